@@ -15,18 +15,25 @@
 #define _cleanup_(f)          __attribute__((cleanup(f)))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
-#define MIN(a, b)                                                                                  \
+#define CONCAT_(a, b) a##b
+#define CONCAT(a, b)  CONCAT_(a, b)
+#define UNIQ(x)       CONCAT(x, __COUNTER__)
+
+/* Statement expressions with names unique per expansion, so nesting MIN(MAX()) does not shadow. */
+#define MIN_(a, b, ua, ub)                                                                         \
         ({                                                                                         \
-                __auto_type _a = (a);                                                              \
-                __auto_type _b = (b);                                                              \
-                _a < _b ? _a : _b;                                                                 \
+                __auto_type ua = (a);                                                              \
+                __auto_type ub = (b);                                                              \
+                ua < ub ? ua : ub;                                                                 \
         })
-#define MAX(a, b)                                                                                  \
+#define MIN(a, b) MIN_(a, b, UNIQ(_min_a), UNIQ(_min_b))
+#define MAX_(a, b, ua, ub)                                                                         \
         ({                                                                                         \
-                __auto_type _a = (a);                                                              \
-                __auto_type _b = (b);                                                              \
-                _a > _b ? _a : _b;                                                                 \
+                __auto_type ua = (a);                                                              \
+                __auto_type ub = (b);                                                              \
+                ua > ub ? ua : ub;                                                                 \
         })
+#define MAX(a, b) MAX_(a, b, UNIQ(_max_a), UNIQ(_max_b))
 
 /* Hand ownership on: returns the value and leaves the variable in its "empty" state, so the
  * cleanup attribute on the old owner does nothing. */

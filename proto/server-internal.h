@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "varlink.h"
+#include "wire.h"
+
+typedef struct uid_count {
+        uid_t uid;
+        unsigned n;
+} uid_count;
+
+typedef struct listener {
+        int fd;
+        sd_event_source *source;
+} listener;
+
+struct vl_server {
+        sd_event *event;
+        vl_server_info info;
+        vl_server_limits limits;
+        void *userdata;
+        void (*connect_cb)(vl_link *link, void *userdata);
+
+        const vl_interface **interfaces;
+        size_t n_interfaces;
+
+        listener *listeners;
+        size_t n_listeners;
+
+        vl_link *links; /* doubly linked list of open connections */
+        unsigned n_links;
+        uid_count *uids; /* open connections per uid */
+        size_t n_uids;
+};
+
+struct vl_link {
+        unsigned n_ref;
+        vl_server *server;
+        vl_link *prev, *next;
+
+        int fd;
+        sd_event_source *io, *defer, *idle;
+        wire_in in;
+        wire_out out;
+        vl_peer peer;
+        bool closed, eof, rdhup;
+
+        /* The call being served. */
+        bool call_open;
+        unsigned call_flags;
+        char *call_method;
+        int *call_fds;
+        size_t n_call_fds;
+        int *push_fds;
+        size_t n_push_fds;
+
+        void *userdata;
+        void (*disconnect_cb)(vl_link *link, void *userdata);
+};
+
+/* org.varlink.service, answered by every server. */
+extern const vl_interface vl_service_interface;
+int vl_server_find_method(vl_server *s, const char *method, const vl_interface **ret_iface,
+                          const vl_method **ret_method);

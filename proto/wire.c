@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "macro.h"
+#include "wire.h"
+
+struct wire_msg {
+        wire_msg *next;
+        size_t size, offset;
+        int *fds;
+        size_t n_fds;
+        char data[];
+};
+
+void wire_in_init(wire_in *in, size_t max_message)
+{
+        *in = (wire_in){ .max_message = max_message ?: WIRE_MESSAGE_SIZE_MAX };
+}
+
+void wire_in_done(wire_in *in)
+{
+        close_many(in->fds, in->n_fds);
+        free(in->fds);
+        free(in->buf);
+        if (in->tok)
+                json_tokener_free(in->tok);
+        *in = (wire_in){ .max_message = in->max_message };
+}
+
+bool wire_in_has_message(wire_in *in)
+{
+        const char *nul;
+
+        if (in->size == in->start)
+                return false;
+        nul = memchr(in->buf + in->start + in->scanned, 0, in->size - in->start - in->scanned);
+        if (nul)
+                return true;
+        /* Remember how far we looked, so a message arriving in many small reads is scanned once. */
+        in->scanned = in->size - in->start;
+        return false;
+}
+
+static int wire_in_reserve(wire_in *in, size_t want)
+{
+        size_t pending = in->size - in->start;
+        size_t need, n;
+        char *b;
+
+        /* Compact first: the consumed head is dead space. */
+        if (in->start > 0) {
+                memmove(in->buf, in->buf + in->start, pending);
+                in->size = pending;
+                in->start = 0;
+        }
+        need = pending + want;
+        if (need <= in->alloc)
+                return 0;
+        n = MAX(need, MAX(in->alloc * 2, (size_t)4096));
+        /* One byte of slack past the limit is what tells an oversized message from a full one. */
+        n = MIN(n, in->max_message + 1);
+        if (n < need)
+                return -EMSGSIZE;
+        b = realloc(in->buf, n);
+        if (!b)
+                return -ENOMEM;
+        in->buf = b;
+        in->alloc = n;
+        return 0;
+}
+
+int wire_in_read(wire_in *in, int fd)
+{
+        union {
+                struct cmsghdr hdr;
+                char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
+        } control;
+        struct iovec iov;
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = &control,
+                .msg_controllen = sizeof(control),
+        };
+        bool at_message_start = in->size == in->start;
+        size_t space;
+        ssize_t n;
+        int r;
+
+        if (in->size - in->start >= in->max_message)
+                return -EMSGSIZE;
+        r = wire_in_reserve(in, MIN((size_t)64 * 1024, in->max_message + 1 - (in->size - in->start)));
+        if (r < 0)
+                return r;
+        space = in->alloc - in->size;
+        iov = (struct iovec){ .iov_base = in->buf + in->size, .iov_len = space };
+
+        n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : negative_errno();
+
+        r = 0;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                int *fds;
+                size_t k;
+
+                if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                fds = (int *)(void *)CMSG_DATA(c);
+                /* fds are only meaningful with the first byte of a message, and only one set
+                 * per message: anything else is a peer we cannot make sense of. */
+                if (!at_message_start || in->n_fds > 0 || n == 0 || r < 0) {
+                        close_many(fds, k);
+                        r = -EBADMSG;
+                        continue;
+                }
+                in->fds = malloc(k * sizeof(int));
+                if (!in->fds) {
+                        close_many(fds, k);
+                        r = -ENOMEM;
+                        continue;
+                }
+                memcpy(in->fds, fds, k * sizeof(int));
+                in->n_fds = k;
+        }
+        if (r < 0)
+                return r;
+        if (mh.msg_flags & MSG_CTRUNC)
+                return -EBADMSG;
+
+        in->size += (size_t)n;
+        return (int)MIN(n, (ssize_t)INT32_MAX);
+}
+
+int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fds)
+{
+        json_object *v;
+        const char *begin, *nul;
+        size_t len, end;
+
+        if (in->size == in->start)
+                return 0;
+        begin = in->buf + in->start;
+        nul = memchr(begin + in->scanned, 0, in->size - in->start - in->scanned);
+        if (!nul) {
+                in->scanned = in->size - in->start;
+                return 0;
+        }
+        len = (size_t)(nul - begin);
+
+        if (!in->tok) {
+                /* The default depth (32) is what sd-varlink and json-c agree on. */
+                in->tok = json_tokener_new();
+                if (!in->tok)
+                        return -ENOMEM;
+        }
+        json_tokener_reset(in->tok);
+        v = len > 0 ? json_tokener_parse_ex(in->tok, begin, (int)len) : NULL;
+        end = v ? json_tokener_get_parse_end(in->tok) : 0;
+        /* Exactly one JSON value per message; only whitespace may follow it. */
+        if (v && (json_tokener_get_error(in->tok) != json_tokener_success ||
+                  strspn(begin + end, " \t\r\n") != len - end)) {
+                json_object_put(v);
+                v = NULL;
+        }
+
+        in->start += len + 1;
+        in->scanned = 0;
+        if (ret_fds) {
+                *ret_fds = TAKE_PTR(in->fds);
+                *ret_n_fds = in->n_fds;
+        } else
+                close_many(in->fds, in->n_fds);
+        free(in->fds);
+        in->fds = NULL;
+        in->n_fds = 0;
+
+        if (!v) {
+                if (ret_fds) {
+                        close_many(*ret_fds, *ret_n_fds);
+                        free(*ret_fds);
+                        *ret_fds = NULL;
+                        *ret_n_fds = 0;
+                }
+                return -EBADMSG;
+        }
+        *ret = v;
+        return 1;
+}
+
+void wire_out_init(wire_out *out)
+{
+        *out = (wire_out){};
+}
+
+static void wire_msg_free(wire_msg *m)
+{
+        close_many(m->fds, m->n_fds);
+        free(m->fds);
+        free(m);
+}
+
+void wire_out_done(wire_out *out)
+{
+        while (out->head) {
+                wire_msg *m = out->head;
+                out->head = m->next;
+                wire_msg_free(m);
+        }
+        *out = (wire_out){};
+}
+
+int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
+{
+        const char *s;
+        size_t len;
+        wire_msg *m;
+
+        if (n_fds > WIRE_FDS_MAX || out->n_messages >= WIRE_QUEUED_MESSAGES_MAX) {
+                close_many(fds, n_fds);
+                free(fds);
+                return n_fds > WIRE_FDS_MAX ? -E2BIG : -ENOBUFS;
+        }
+        /* Plain and slash-unescaped, as every other varlink peer writes it. */
+        s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN |
+                                                         JSON_C_TO_STRING_NOSLASHESCAPE,
+                                               &len);
+        m = s ? malloc(sizeof(*m) + len + 1) : NULL;
+        if (!m) {
+                close_many(fds, n_fds);
+                free(fds);
+                return -ENOMEM;
+        }
+        *m = (wire_msg){ .size = len + 1, .fds = fds, .n_fds = n_fds };
+        memcpy(m->data, s, len + 1);
+
+        if (out->tail)
+                out->tail->next = m;
+        else
+                out->head = m;
+        out->tail = m;
+        out->bytes += m->size;
+        out->n_messages++;
+        return 0;
+}
+
+int wire_out_flush(wire_out *out, int fd)
+{
+        while (out->head) {
+                wire_msg *m = out->head;
+                union {
+                        struct cmsghdr hdr;
+                        char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
+                } control;
+                struct iovec iov = { .iov_base = m->data + m->offset,
+                                     .iov_len = m->size - m->offset };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n;
+
+                /* fds go with the first byte of their message and never again. */
+                if (m->offset == 0 && m->n_fds > 0) {
+                        struct cmsghdr *c;
+
+                        memset(&control, 0, sizeof(control));
+                        mh.msg_control = &control;
+                        mh.msg_controllen = CMSG_SPACE(sizeof(int) * m->n_fds);
+                        c = CMSG_FIRSTHDR(&mh);
+                        c->cmsg_level = SOL_SOCKET;
+                        c->cmsg_type = SCM_RIGHTS;
+                        c->cmsg_len = CMSG_LEN(sizeof(int) * m->n_fds);
+                        memcpy(CMSG_DATA(c), m->fds, sizeof(int) * m->n_fds);
+                }
+
+                n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0) {
+                        if (errno == EWOULDBLOCK || errno == EINTR)
+                                return 0;
+                        return negative_errno();
+                }
+                if (m->offset == 0 && m->n_fds > 0) {
+                        close_many(m->fds, m->n_fds);
+                        m->n_fds = 0;
+                }
+                m->offset += (size_t)n;
+                out->bytes -= (size_t)n;
+                if (m->offset < m->size)
+                        continue;
+                out->head = m->next;
+                if (!out->head)
+                        out->tail = NULL;
+                out->n_messages--;
+                wire_msg_free(m);
+        }
+        return 1;
+}

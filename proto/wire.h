@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Varlink framing: NUL-terminated JSON messages on a SOCK_STREAM socket, with file descriptors
+ * passed by SCM_RIGHTS. Shared by the server and the client; knows nothing of methods.
+ *
+ * The fd rule (sd-varlink's): fds belong to the message whose first byte arrived in the same
+ * recvmsg() as the fds. A reader therefore only reads while it holds no complete message, and
+ * fds that arrive while a partial message is buffered are a protocol violation. A writer sends
+ * each fd-bearing message in a sendmsg() that starts exactly at that message. */
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define WIRE_FDS_MAX             253u /* SCM_MAX_FD */
+#define WIRE_MESSAGE_SIZE_MAX    (16u * 1024u * 1024u)
+#define WIRE_QUEUED_MESSAGES_MAX (64u * 1024u)
+
+typedef struct wire_msg wire_msg;
+
+typedef struct wire_out {
+        wire_msg *head, *tail;
+        size_t bytes;      /* queued bytes not yet written */
+        size_t n_messages; /* queued messages */
+} wire_out;
+
+typedef struct wire_in {
+        char *buf;
+        size_t start, size, alloc; /* unconsumed data is buf[start..size) */
+        size_t scanned;            /* bytes after start known to hold no NUL */
+        size_t max_message;
+        int *fds; /* fds that came with the first byte of buf[start] */
+        size_t n_fds;
+        json_tokener *tok;
+} wire_in;
+
+void wire_in_init(wire_in *in, size_t max_message);
+void wire_in_done(wire_in *in);
+
+/* One recvmsg(). Returns bytes read (> 0), 0 on end of file, -EAGAIN when nothing is there,
+ * -EBADMSG when fds arrived mid-message or were truncated (they are closed), -EMSGSIZE when the
+ * buffered message outgrows the limit, or another negative errno. */
+int wire_in_read(wire_in *in, int fd);
+
+/* Takes the next complete message out of the buffer. Returns 1 and the parsed JSON value (and
+ * the fds that came with it, which the caller then owns) when one was there, 0 when more data
+ * is needed, -EBADMSG when the message is not valid JSON. */
+int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fds);
+
+/* True when a complete (NUL-terminated) message is buffered. */
+bool wire_in_has_message(wire_in *in);
+
+void wire_out_init(wire_out *out);
+void wire_out_done(wire_out *out);
+
+/* Serialises v (not consumed) and queues it with fds; the fds are owned by the queue from here
+ * on, even on failure. */
+int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds);
+
+/* Writes as much as the socket takes. Returns 1 when the queue is empty, 0 when the socket would
+ * block, or a negative errno (-EPIPE and friends when the peer is gone). */
+int wire_out_flush(wire_out *out, int fd);
+
+static inline bool wire_out_empty(const wire_out *out)
+{
+        return !out->head;
+}
