@@ -774,8 +774,10 @@ int vl_server_add_connection(vl_server *s, int fd, vl_link **ret)
         if (r >= 0)
                 r = sd_event_source_set_enabled(l->defer, SD_EVENT_OFF);
         if (r >= 0 && s->limits.idle_timeout_usec)
+                /* The default accuracy (250 ms) would dwarf short timeouts. */
                 r = sd_event_add_time_relative(s->event, &l->idle, CLOCK_MONOTONIC,
-                                               s->limits.idle_timeout_usec, 0, link_on_idle, l);
+                                               s->limits.idle_timeout_usec,
+                                               s->limits.idle_timeout_usec / 8, link_on_idle, l);
         if (r < 0) {
                 vl_link_close(l);
                 return r;

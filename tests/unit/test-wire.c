@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json-cleanup.h"
+#include "tests.h"
+#include "wire.h"
+
+static void pair(int sv[2])
+{
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv));
+}
+
+static void send_raw(int fd, const char *data, size_t len, const int *fds, size_t n_fds)
+{
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * 8)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        if (n_fds) {
+                struct cmsghdr *c;
+
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        ASSERT_EQ(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+static int next(wire_in *in, json_object **v, int **fds, size_t *n)
+{
+        *v = NULL;
+        *fds = NULL;
+        *n = 0;
+        return wire_in_next(in, v, fds, n);
+}
+
+TEST(split_message)
+{
+        int sv[2], *fds;
+        size_t n;
+        json_object *v;
+        wire_in in;
+        const char *msg = "{\"method\":\"a.B\"}";
+
+        pair(sv);
+        wire_in_init(&in, 0);
+        /* One byte at a time: nothing until the NUL arrives. */
+        for (size_t i = 0; i < strlen(msg); i++) {
+                send_raw(sv[1], msg + i, 1, NULL, 0);
+                ASSERT_EQ(wire_in_read(&in, sv[0]), 1);
+                ASSERT_EQ(next(&in, &v, &fds, &n), 0);
+        }
+        send_raw(sv[1], "", 1, NULL, 0);
+        ASSERT_EQ(wire_in_read(&in, sv[0]), 1);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(v, "method")), "a.B");
+        json_object_put(v);
+        free(fds);
+        ASSERT_EQ(wire_in_read(&in, sv[0]), -EAGAIN);
+        wire_in_done(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(joined_messages)
+{
+        int sv[2], *fds;
+        size_t n;
+        json_object *v;
+        wire_in in;
+        static const char msgs[] = "{\"a\":1}\0{\"a\":2}\0{\"a\":3}\0{\"a\":";
+
+        pair(sv);
+        wire_in_init(&in, 0);
+        send_raw(sv[1], msgs, sizeof(msgs) - 1, NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        for (int i = 1; i <= 3; i++) {
+                ASSERT_TRUE(wire_in_has_message(&in));
+                ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+                ASSERT_EQ(json_object_get_int(json_object_object_get(v, "a")), i);
+                json_object_put(v);
+                free(fds);
+        }
+        ASSERT_FALSE(wire_in_has_message(&in));
+        ASSERT_EQ(next(&in, &v, &fds, &n), 0);
+        send_raw(sv[1], "4}", 3, NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_EQ(json_object_get_int(json_object_object_get(v, "a")), 4);
+        json_object_put(v);
+        free(fds);
+        wire_in_done(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(bad_json)
+{
+        static const char *const bad[] = { "{", "{\"a\":1} x", "", "{\"a\":1}{\"b\":2}", "nul" };
+        int sv[2], *fds;
+        size_t n;
+        json_object *v;
+        wire_in in;
+
+        pair(sv);
+        wire_in_init(&in, 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                send_raw(sv[1], bad[i], strlen(bad[i]) + 1, NULL, 0);
+                ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+                ASSERT_ERROR(next(&in, &v, &fds, &n), EBADMSG);
+        }
+        /* Trailing whitespace is harmless. */
+        send_raw(sv[1], "{} \n", 5, NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        json_object_put(v);
+        free(fds);
+        wire_in_done(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(depth_limit)
+{
+        char buf[200];
+        int sv[2], *fds;
+        size_t n;
+        json_object *v;
+        wire_in in;
+
+        /* 40 levels of nesting: past the tokener's 32. */
+        memset(buf, '[', 40);
+        memset(buf + 40, ']', 40);
+        buf[80] = 0;
+        pair(sv);
+        wire_in_init(&in, 0);
+        send_raw(sv[1], buf, 81, NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_ERROR(next(&in, &v, &fds, &n), EBADMSG);
+        wire_in_done(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(size_limit)
+{
+        char buf[4096];
+        int sv[2], r = 0;
+        wire_in in;
+
+        memset(buf, ' ', sizeof(buf));
+        pair(sv);
+        wire_in_init(&in, 1000);
+        send_raw(sv[1], buf, sizeof(buf), NULL, 0);
+        for (int i = 0; i < 10 && r != -EMSGSIZE; i++)
+                r = wire_in_read(&in, sv[0]);
+        ASSERT_ERROR(r, EMSGSIZE);
+        wire_in_done(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(fds_with_first_byte)
+{
+        int sv[2], p[2], *fds;
+        size_t n;
+        json_object *v;
+        wire_in in;
+        struct stat a, b;
+
+        pair(sv);
+        ASSERT_OK(pipe2(p, O_CLOEXEC));
+        wire_in_init(&in, 0);
+        send_raw(sv[1], "{\"x\":1}\0{\"x\":2}", 16, p, 2);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_EQ(n, 2);
+        ASSERT_OK(fstat(fds[0], &a));
+        ASSERT_OK(fstat(p[0], &b));
+        ASSERT_TRUE(a.st_ino == b.st_ino);
+        ASSERT_TRUE(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+        close_many(fds, n);
+        free(fds);
+        json_object_put(v);
+        /* The second message of the same read got none. */
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_EQ(n, 0);
+        json_object_put(v);
+        free(fds);
+        wire_in_done(&in);
+        close(p[0]);
+        close(p[1]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(fds_mid_message_refused)
+{
+        int sv[2], p[2];
+        wire_in in;
+        struct stat st;
+
+        pair(sv);
+        ASSERT_OK(pipe2(p, O_CLOEXEC));
+        wire_in_init(&in, 0);
+        send_raw(sv[1], "{\"x\":", 5, NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        send_raw(sv[1], "1}", 3, p, 1);
+        ASSERT_ERROR(wire_in_read(&in, sv[0]), EBADMSG);
+        /* Nothing leaked: only our own two ends of the pipe are open. */
+        close(p[0]);
+        ASSERT_TRUE(fstat(p[0], &st) < 0);
+        wire_in_done(&in);
+        close(p[1]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+/* Flushes the writer and reads on the other end, honouring the reader's contract (read only while
+ * no complete message is buffered), until want messages arrived; checks each one's fd count. */
+static void pump_messages(wire_out *out, int wfd, wire_in *in, int rfd, int want,
+                          const size_t *want_fds)
+{
+        int got = 0, *fds;
+        size_t n;
+        json_object *v;
+
+        while (got < want) {
+                ASSERT_OK(wire_out_flush(out, wfd));
+                while (wire_in_has_message(in) || wire_in_read(in, rfd) > 0) {
+                        if (!wire_in_has_message(in))
+                                continue;
+                        ASSERT_EQ(next(in, &v, &fds, &n), 1);
+                        ASSERT_EQ(n, want_fds[got]);
+                        ASSERT_EQ(json_object_get_string_len(json_object_object_get(v, "blob")),
+                                  299999);
+                        close_many(fds, n);
+                        free(fds);
+                        json_object_put(v);
+                        got++;
+                }
+        }
+}
+
+static json_object *big_message(void)
+{
+        json_object *big = json_object_new_object();
+        char *blob = malloc(300000);
+
+        memset(blob, 'z', 299999);
+        blob[299999] = 0;
+        json_object_object_add(big, "blob", json_object_new_string(blob));
+        free(blob);
+        return big;
+}
+
+static int *one_fd(int fd)
+{
+        int *f = malloc(sizeof(int));
+
+        f[0] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        return f;
+}
+
+TEST(writer_partial_writes_and_fds)
+{
+        static const size_t none[] = { 0, 0 }, one[] = { 1 };
+        _cleanup_json_ json_object *big = big_message();
+        int sv[2], p[2];
+        wire_out out;
+        wire_in in;
+
+        pair(sv);
+        ASSERT_OK(pipe2(p, O_CLOEXEC));
+        wire_out_init(&out);
+        wire_in_init(&in, 0);
+        /* Larger than the socket buffer: written in pieces, read back whole. */
+        ASSERT_OK(wire_out_push(&out, big, NULL, 0));
+        ASSERT_OK(wire_out_push(&out, big, NULL, 0));
+        ASSERT_TRUE(out.bytes > 600000);
+        pump_messages(&out, sv[0], &in, sv[1], 2, none);
+        /* A large fd-bearing message after the reader has caught up: the fd arrives with its
+         * first byte even though the rest comes in many pieces. */
+        ASSERT_OK(wire_out_push(&out, big, one_fd(p[0]), 1));
+        pump_messages(&out, sv[0], &in, sv[1], 1, one);
+        ASSERT_TRUE(wire_out_empty(&out));
+        wire_out_done(&out);
+        wire_in_done(&in);
+        close(p[0]);
+        close(p[1]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(fds_glued_to_a_partial_message_are_refused)
+{
+        _cleanup_json_ json_object *big = big_message();
+        int sv[2], p[2], r = 0;
+        wire_out out;
+        wire_in in;
+
+        /* The kernel may hand out the tail of one message and the head of the next, fds and
+         * all, in one recvmsg(). Which message the fds belong to is then unknowable, so the
+         * reader refuses (as sd-varlink does) rather than guess. */
+        pair(sv);
+        ASSERT_OK(pipe2(p, O_CLOEXEC));
+        wire_out_init(&out);
+        wire_in_init(&in, 0);
+        ASSERT_OK(wire_out_push(&out, big, NULL, 0));
+        ASSERT_OK(wire_out_push(&out, big, one_fd(p[0]), 1));
+        for (int i = 0; i < 100 && r != -EBADMSG; i++) {
+                ASSERT_OK(wire_out_flush(&out, sv[0]));
+                while (!wire_in_has_message(&in) && (r = wire_in_read(&in, sv[1])) > 0)
+                        ;
+                if (wire_in_has_message(&in)) {
+                        int *fds;
+                        size_t n;
+                        json_object *v;
+
+                        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+                        ASSERT_EQ(n, 0);
+                        json_object_put(v);
+                        free(fds);
+                }
+        }
+        ASSERT_ERROR(r, EBADMSG);
+        wire_out_done(&out);
+        wire_in_done(&in);
+        close(p[0]);
+        close(p[1]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+TEST(writer_refuses_too_many_fds)
+{
+        _cleanup_json_ json_object *v = json_object_new_object();
+        wire_out out;
+        int *fds = calloc(WIRE_FDS_MAX + 1, sizeof(int));
+
+        for (size_t i = 0; i <= WIRE_FDS_MAX; i++)
+                fds[i] = -EBADF;
+        wire_out_init(&out);
+        ASSERT_ERROR(wire_out_push(&out, v, fds, WIRE_FDS_MAX + 1), E2BIG);
+        wire_out_done(&out);
+}
+
+int main(void)
+{
+        RUN(split_message);
+        RUN(joined_messages);
+        RUN(bad_json);
+        RUN(depth_limit);
+        RUN(size_limit);
+        RUN(fds_with_first_byte);
+        RUN(fds_mid_message_refused);
+        RUN(writer_partial_writes_and_fds);
+        RUN(fds_glued_to_a_partial_message_are_refused);
+        RUN(writer_refuses_too_many_fds);
+        return 0;
+}
