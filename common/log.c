@@ -26,7 +26,7 @@ void log_set_ident(const char *i)
 
 void log_parse_env(void)
 {
-        static const char *const names[] = { "emerg", "alert", "crit",   "err",
+        static const char *const names[] = { "emerg",   "alert",  "crit", "err",
                                              "warning", "notice", "info", "debug" };
         const char *e = getenv("IOASID_LOG_LEVEL");
 

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _unused_              __attribute__((unused))
-#define _printf_(a, b)        __attribute__((format(printf, a, b)))
-#define _noreturn_            __attribute__((noreturn))
-#define _pure_                __attribute__((pure))
-#define _warn_unused_result_  __attribute__((warn_unused_result))
-#define _cleanup_(f)          __attribute__((cleanup(f)))
+#define _unused_             __attribute__((unused))
+#define _printf_(a, b)       __attribute__((format(printf, a, b)))
+#define _noreturn_           __attribute__((noreturn))
+#define _pure_               __attribute__((pure))
+#define _warn_unused_result_ __attribute__((warn_unused_result))
+#define _cleanup_(f)         __attribute__((cleanup(f)))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 #define CONCAT_(a, b) a##b

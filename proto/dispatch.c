@@ -38,7 +38,8 @@ int vl_field_int64(json_object *v, void *dest)
         if (!vl_json_is_int(v))
                 return -EINVAL;
         /* Values above INT64_MAX are stored as uint64 by json-c; get_int64 would clamp them. */
-        if (json_object_get_int64(v) == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+        if (json_object_get_int64(v) == INT64_MAX &&
+            json_object_get_uint64(v) > (uint64_t)INT64_MAX)
                 return -ERANGE;
         *(int64_t *)dest = json_object_get_int64(v);
         return 0;
@@ -160,8 +161,7 @@ int vl_dispatch(json_object *params, const vl_field *table, void *args, const ch
         }
 
         if (params) {
-                json_object_object_foreach(params, key, value)
-                {
+                json_object_object_foreach (params, key, value) {
                         const vl_field *f = field_find(table, key);
                         int r;
 

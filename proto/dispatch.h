@@ -31,18 +31,18 @@ typedef struct vl_field {
 int vl_dispatch(json_object *params, const vl_field *table, void *args, const char **ret_bad);
 
 /* Field dispatchers, for vl_field.dispatch. The destination type is in the name. */
-int vl_field_bool(json_object *v, void *dest);          /* bool */
-int vl_field_int64(json_object *v, void *dest);         /* int64_t */
-int vl_field_uint64(json_object *v, void *dest);        /* uint64_t */
-int vl_field_int(json_object *v, void *dest);           /* int, range-checked */
-int vl_field_uint(json_object *v, void *dest);          /* unsigned, range-checked */
-int vl_field_double(json_object *v, void *dest);        /* double; integers accepted */
-int vl_field_string(json_object *v, void *dest);        /* const char *: no NUL, no control chars */
-int vl_field_string_any(json_object *v, void *dest);    /* const char *: no NUL */
-int vl_field_object(json_object *v, void *dest);        /* json_object *, an object */
-int vl_field_array(json_object *v, void *dest);         /* json_object *, an array */
-int vl_field_string_array(json_object *v, void *dest);  /* json_object *, array of strings */
-int vl_field_any(json_object *v, void *dest);           /* json_object *, any value */
+int vl_field_bool(json_object *v, void *dest);         /* bool */
+int vl_field_int64(json_object *v, void *dest);        /* int64_t */
+int vl_field_uint64(json_object *v, void *dest);       /* uint64_t */
+int vl_field_int(json_object *v, void *dest);          /* int, range-checked */
+int vl_field_uint(json_object *v, void *dest);         /* unsigned, range-checked */
+int vl_field_double(json_object *v, void *dest);       /* double; integers accepted */
+int vl_field_string(json_object *v, void *dest);       /* const char *: no NUL, no control chars */
+int vl_field_string_any(json_object *v, void *dest);   /* const char *: no NUL */
+int vl_field_object(json_object *v, void *dest);       /* json_object *, an object */
+int vl_field_array(json_object *v, void *dest);        /* json_object *, an array */
+int vl_field_string_array(json_object *v, void *dest); /* json_object *, array of strings */
+int vl_field_any(json_object *v, void *dest);          /* json_object *, any value */
 
 /* Helpers for reading wire values elsewhere, with the same rules as the dispatchers. */
 bool vl_json_is_int(json_object *v);

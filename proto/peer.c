@@ -22,7 +22,8 @@ uint64_t vl_boottime_ticks(void)
         long hz = sysconf(_SC_CLK_TCK);
 
         clock_gettime(CLOCK_BOOTTIME, &ts);
-        return (uint64_t)ts.tv_sec * (uint64_t)hz + (uint64_t)ts.tv_nsec * (uint64_t)hz / 1000000000u;
+        return (uint64_t)ts.tv_sec * (uint64_t)hz +
+               (uint64_t)ts.tv_nsec * (uint64_t)hz / 1000000000u;
 }
 
 int vl_pid_start_ticks(pid_t pid, uint64_t *ret)
@@ -47,8 +48,9 @@ int vl_pid_start_ticks(pid_t pid, uint64_t *ret)
         if (!p)
                 return -EIO;
         /* starttime is field 22; after ") " comes field 3. */
-        if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
-                          "%*d %llu",
+        if (sscanf(p + 2,
+                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+                   "%*d %llu",
                    &start) != 1)
                 return -EIO;
         *ret = start;

@@ -282,7 +282,8 @@ static int link_flush(vl_link *l)
                 return -ENOTCONN;
         r = wire_out_flush(&l->out, l->fd);
         if (r < 0) {
-                log_debug_errno(r, "varlink: write to pid %d failed, closing: %m", (int)l->peer.pid);
+                log_debug_errno(r, "varlink: write to pid %d failed, closing: %m",
+                                (int)l->peer.pid);
                 vl_link_close(l);
                 return -ENOTCONN;
         }
@@ -473,8 +474,7 @@ static int call_parse(json_object *msg, const char **ret_method, json_object **r
 
         if (!json_object_is_type(msg, json_type_object))
                 return -EBADMSG;
-        json_object_object_foreach(msg, key, value)
-        {
+        json_object_object_foreach (msg, key, value) {
                 bool is_bool = json_object_is_type(value, json_type_boolean);
 
                 if (streq(key, "method")) {
@@ -581,8 +581,8 @@ static int link_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_
         r = vl_server_find_method(l->server, method, &iface, &m);
         if (r == -EINVAL || r == -ENXIO) {
                 const char *dot = strrchr(method, '.');
-                _cleanup_free_ char *name = strndup(method, dot ? (size_t)(dot - method)
-                                                                : strlen(method));
+                _cleanup_free_ char *name =
+                        strndup(method, dot ? (size_t)(dot - method) : strlen(method));
 
                 r = name ? call_error_name(l, VL_ERROR_INTERFACE_NOT_FOUND, "interface", name)
                          : -ENOMEM;
@@ -876,8 +876,10 @@ int vl_server_listen_auto(vl_server *s, const char *path, mode_t mode)
                 int fd = SD_LISTEN_FDS_START + i;
 
                 if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
-                        return log_error_errno(EINVAL, "fd %d from the service manager is not a "
-                                                       "listening UNIX stream socket", fd);
+                        return log_error_errno(EINVAL,
+                                               "fd %d from the service manager is not a "
+                                               "listening UNIX stream socket",
+                                               fd);
                 r = fd_nonblock(fd, true);
                 if (r < 0)
                         return r;

@@ -21,14 +21,14 @@
 #include "dispatch.h"
 #include "peer.h"
 
-#define VL_ERROR_INTERFACE_NOT_FOUND     "org.varlink.service.InterfaceNotFound"
-#define VL_ERROR_METHOD_NOT_FOUND        "org.varlink.service.MethodNotFound"
-#define VL_ERROR_METHOD_NOT_IMPLEMENTED  "org.varlink.service.MethodNotImplemented"
-#define VL_ERROR_INVALID_PARAMETER       "org.varlink.service.InvalidParameter"
-#define VL_ERROR_PERMISSION_DENIED       "org.varlink.service.PermissionDenied"
-#define VL_ERROR_EXPECTED_MORE           "org.varlink.service.ExpectedMore"
+#define VL_ERROR_INTERFACE_NOT_FOUND    "org.varlink.service.InterfaceNotFound"
+#define VL_ERROR_METHOD_NOT_FOUND       "org.varlink.service.MethodNotFound"
+#define VL_ERROR_METHOD_NOT_IMPLEMENTED "org.varlink.service.MethodNotImplemented"
+#define VL_ERROR_INVALID_PARAMETER      "org.varlink.service.InvalidParameter"
+#define VL_ERROR_PERMISSION_DENIED      "org.varlink.service.PermissionDenied"
+#define VL_ERROR_EXPECTED_MORE          "org.varlink.service.ExpectedMore"
 /* Not a varlink standard error: an unexpected failure inside the service, with its errno. */
-#define VL_ERROR_SYSTEM                  "io.ioasid.System"
+#define VL_ERROR_SYSTEM "io.ioasid.System"
 
 typedef struct vl_server vl_server;
 typedef struct vl_link vl_link;
@@ -60,8 +60,8 @@ struct vl_method {
 
 typedef struct vl_interface {
         const char *name;
-        const char *description; /* the interface's IDL text */
-        const vl_method *methods;    /* terminated by an entry with name NULL */
+        const char *description;  /* the interface's IDL text */
+        const vl_method *methods; /* terminated by an entry with name NULL */
         /* Optional gate before any method of the interface: > 0 allow, 0 deny
          * (PermissionDenied), < 0 error. */
         int (*authorize)(vl_link *link, const vl_method *method, void *userdata);

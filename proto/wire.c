@@ -92,7 +92,8 @@ int wire_in_read(wire_in *in, int fd)
 
         if (in->size - in->start >= in->max_message)
                 return -EMSGSIZE;
-        r = wire_in_reserve(in, MIN((size_t)64 * 1024, in->max_message + 1 - (in->size - in->start)));
+        r = wire_in_reserve(in,
+                            MIN((size_t)64 * 1024, in->max_message + 1 - (in->size - in->start)));
         if (r < 0)
                 return r;
         space = in->alloc - in->size;
@@ -226,9 +227,8 @@ int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
                 return n_fds > WIRE_FDS_MAX ? -E2BIG : -ENOBUFS;
         }
         /* Plain and slash-unescaped, as every other varlink peer writes it. */
-        s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN |
-                                                         JSON_C_TO_STRING_NOSLASHESCAPE,
-                                               &len);
+        s = json_object_to_json_string_length(
+                v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
         m = s ? malloc(sizeof(*m) + len + 1) : NULL;
         if (!m) {
                 close_many(fds, n_fds);

@@ -30,8 +30,7 @@ static const vl_field fd_fields[] = {
         { "fileDescriptor", vl_field_uint, offsetof(targs, fd), VL_FIELD_MANDATORY },
         {},
 };
-static const vl_field name_fields[] = { { "name", vl_field_string, offsetof(targs, name), 0 },
-                                        {} };
+static const vl_field name_fields[] = { { "name", vl_field_string, offsetof(targs, name), 0 }, {} };
 
 static int m_echo(vl_link *l, json_object *params, void *args, void *userdata)
 {
@@ -265,8 +264,9 @@ TEST(standard_errors)
         expect(fd, "{\"method\":\"io.ioasid.T.Fail\"}",
                "{\"error\":\"io.ioasid.System\",\"parameters\":{\"errno\":28,\"errnoName\":"
                "\"ENOSPC\"}}");
-        expect(fd, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
-                   "\"interface\":\"x.y\"}}",
+        expect(fd,
+               "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
+               "\"interface\":\"x.y\"}}",
                "{\"error\":\"org.varlink.service.InterfaceNotFound\",\"parameters\":{"
                "\"interface\":\"x.y\"}}");
         /* The connection survived every error. */
@@ -281,8 +281,9 @@ TEST(service_interface)
         expect(fd, "{\"method\":\"org.varlink.service.GetInfo\"}",
                "{\"parameters\":{\"vendor\":\"V\",\"product\":\"P\",\"version\":\"1\",\"url\":"
                "\"u\",\"interfaces\":[\"org.varlink.service\",\"io.ioasid.T\"]}}");
-        expect(fd, "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
-                   "\"interface\":\"io.ioasid.T\"}}",
+        expect(fd,
+               "{\"method\":\"org.varlink.service.GetInterfaceDescription\",\"parameters\":{"
+               "\"interface\":\"io.ioasid.T\"}}",
                "{\"parameters\":{\"description\":\"interface io.ioasid.T\\nmethod Echo(name: "
                "?string) -> (name: ?string)\\n\"}}");
         close(fd);

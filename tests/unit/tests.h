@@ -12,7 +12,7 @@
 #define ASSERT_TRUE(expr)                                                                          \
         do {                                                                                       \
                 if (!(expr)) {                                                                     \
-                        fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__,      \
+                        fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__,       \
                                 #expr);                                                            \
                         abort();                                                                   \
                 }                                                                                  \

@@ -63,7 +63,8 @@ static const struct step {
         { "Test04", "Test05", "{\"float\":1.0}", "{\"string\":\"ping\"}" },
         { "Test05", "Test06", "{\"string\":\"ping\"}", "{" QUAD "}" },
         { "Test06", "Test07", "{" QUAD "}", "{\"struct\":{" QUAD "}}" },
-        { "Test07", "Test08", "{\"struct\":{" QUAD "}}", "{\"map\":{\"foo\":\"Foo\",\"bar\":\"Bar\"}}" },
+        { "Test07", "Test08", "{\"struct\":{" QUAD "}}",
+          "{\"map\":{\"foo\":\"Foo\",\"bar\":\"Bar\"}}" },
         { "Test08", "Test09", "{\"map\":{\"foo\":\"Foo\",\"bar\":\"Bar\"}}",
           "{\"set\":{\"one\":{},\"two\":{},\"three\":{}}}" },
         { "Test09", "Test10", "{\"set\":{\"one\":{},\"two\":{},\"three\":{}}}",
@@ -119,8 +120,8 @@ static void mytype_drop_nulls(json_object *params)
         if (!json_object_object_get_ex(params, "mytype", &mytype) ||
             !json_object_is_type(mytype, json_type_object))
                 return;
-        for (const char *const *k = (const char *const[]){ "nullable", "nullable_array_struct",
-                                                          NULL };
+        for (const char *const *k =
+                     (const char *const[]){ "nullable", "nullable_array_struct", NULL };
              *k; k++)
                 if (json_object_object_get_ex(mytype, *k, &v) &&
                     json_object_is_type(v, json_type_null))
@@ -135,8 +136,7 @@ static const struct step *step_find(const char *method)
         return NULL;
 }
 
-static int cert_error(vl_link *link, cert_client *c, json_object *wants_params,
-                      json_object *got)
+static int cert_error(vl_link *link, cert_client *c, json_object *wants_params, json_object *got)
 {
         json_object *p = json_object_new_object(), *wants = json_object_new_object();
         char method[64];
@@ -212,8 +212,11 @@ static int method_step(vl_link *link, json_object *params, void *args, void *use
         return vl_link_reply(link, TAKE_PTR(reply));
 }
 
-#define F(n, d, m) { n, d, offsetof(cert_args, m), VL_FIELD_MANDATORY }
-#define CLIENT_ID  F("client_id", vl_field_string, client_id)
+#define F(n, d, m)                                                                                 \
+        {                                                                                          \
+                n, d, offsetof(cert_args, m), VL_FIELD_MANDATORY                                   \
+        }
+#define CLIENT_ID F("client_id", vl_field_string, client_id)
 static const vl_field f_id[] = { CLIENT_ID, {} };
 static const vl_field f_bool[] = { CLIENT_ID, F("bool", vl_field_bool, b), {} };
 static const vl_field f_int[] = { CLIENT_ID, F("int", vl_field_int64, i), {} };
@@ -233,13 +236,24 @@ static const vl_field f_replies[] = { CLIENT_ID,
                                       F("last_more_replies", vl_field_string_array, o),
                                       {} };
 
-#define STEP(n, t) { .name = n, .handler = method_step, .fields = t, .args_size = sizeof(cert_args) }
+#define STEP(n, t)                                                                                 \
+        {                                                                                          \
+                .name = n, .handler = method_step, .fields = t, .args_size = sizeof(cert_args)     \
+        }
 static const vl_method cert_methods[] = {
         { .name = "Start", .handler = method_start },
-        STEP("Test01", f_id),      STEP("Test02", f_bool),   STEP("Test03", f_int),
-        STEP("Test04", f_float),   STEP("Test05", f_string), STEP("Test06", f_quad),
-        STEP("Test07", f_struct),  STEP("Test08", f_map),    STEP("Test09", f_set),
-        STEP("Test10", f_mytype),  STEP("Test11", f_replies), STEP("End", f_id),
+        STEP("Test01", f_id),
+        STEP("Test02", f_bool),
+        STEP("Test03", f_int),
+        STEP("Test04", f_float),
+        STEP("Test05", f_string),
+        STEP("Test06", f_quad),
+        STEP("Test07", f_struct),
+        STEP("Test08", f_map),
+        STEP("Test09", f_set),
+        STEP("Test10", f_mytype),
+        STEP("Test11", f_replies),
+        STEP("End", f_id),
         {},
 };
 
@@ -355,8 +369,8 @@ static int method_sleep(vl_link *link, json_object *params, void *args, void *us
                 return -ENOMEM;
         /* The reply comes later from the event loop; the link stays ours until then. */
         *z = (sleeper){ .link = vl_link_ref(link), .ms = a->count };
-        r = sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, (uint64_t)a->count * 1000,
-                                       0, sleep_done, z);
+        r = sd_event_add_time_relative(event, NULL, CLOCK_MONOTONIC, (uint64_t)a->count * 1000, 0,
+                                       sleep_done, z);
         if (r < 0) {
                 vl_link_unref(z->link);
                 free(z);
@@ -402,7 +416,9 @@ static const vl_field sleep_fields[] = {
 };
 
 #define TEST_METHOD(n, h, f, fl)                                                                   \
-        { .name = n, .handler = h, .fields = f, .args_size = sizeof(test_args), .flags = fl }
+        {                                                                                          \
+                .name = n, .handler = h, .fields = f, .args_size = sizeof(test_args), .flags = fl  \
+        }
 static const vl_method test_methods[] = {
         TEST_METHOD("Ping", method_ping, ping_fields, 0),
         TEST_METHOD("Dup", method_dup, dup_fields, VL_METHOD_ACCEPT_FDS),
@@ -422,8 +438,10 @@ static const vl_interface test_interface = {
 
 static void usage(void)
 {
-        printf("usage: varlink-test-server [--socket PATH] [--idle-timeout MS] [--max-connections N]\n"
-               "                           [--max-connections-per-uid N] [--max-message-size BYTES]\n"
+        printf("usage: varlink-test-server [--socket PATH] [--idle-timeout MS] [--max-connections "
+               "N]\n"
+               "                           [--max-connections-per-uid N] [--max-message-size "
+               "BYTES]\n"
                "Serves org.varlink.certification and io.ioasid.Test on PATH (or on the socket the\n"
                "service manager passes).\n");
 }
@@ -478,7 +496,8 @@ int main(int argc, char **argv)
                 uint64_t v = 0;
 
                 if (c != 's' && c != 'h' && (c == '?' || parse_u64(optarg, &v) < 0)) {
-                        fprintf(stderr, "invalid argument to --%s\n", c == '?' ? "?" : opts[0].name);
+                        fprintf(stderr, "invalid argument to --%s\n",
+                                c == '?' ? "?" : opts[0].name);
                         return 2;
                 }
                 switch (c) {
