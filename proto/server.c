@@ -634,7 +634,7 @@ static void link_idle_rearm(vl_link *l)
 
 static void link_process(vl_link *l)
 {
-        _cleanup_(vl_link_unrefp) vl_link *ref = vl_link_ref(l);
+        _cleanup_(vl_link_unrefp) _unused_ vl_link *ref = vl_link_ref(l);
 
         while (!l->closed && !l->call_open) {
                 _cleanup_json_ json_object *msg = NULL;
