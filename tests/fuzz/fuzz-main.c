@@ -13,10 +13,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int run_file(int dirfd, const char *name)
+static int run_file(int dir_fd, const char *name)
 {
         struct stat st;
-        int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+        int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 
         if (fd < 0 || fstat(fd, &st) < 0) {
                 perror(name);
