@@ -53,6 +53,13 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* free() that yields NULL, for "p = mfree(p)". */
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
 static inline int safe_close(int fd)
 {
         if (fd >= 0) {

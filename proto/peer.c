@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -78,8 +79,33 @@ static int pidfd_open_checked(pid_t pid, uint64_t connected_ticks)
         return TAKE_FD(pidfd);
 }
 
+/* The kernel reports the size it needs with ERANGE; groups can change between the calls. */
+static int peer_groups(int fd, gid_t **ret, size_t *ret_n)
+{
+        socklen_t len = 64 * sizeof(gid_t);
+
+        for (int tries = 0; tries < 4; tries++) {
+                _cleanup_free_ gid_t *g = malloc(len ?: sizeof(gid_t));
+                socklen_t n = len;
+
+                if (!g)
+                        return -ENOMEM;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &n) == 0) {
+                        *ret_n = n / sizeof(gid_t);
+                        *ret = TAKE_PTR(g);
+                        return 0;
+                }
+                if (errno != ERANGE || n <= len)
+                        return negative_errno();
+                len = n;
+        }
+        return -ERANGE;
+}
+
 int vl_peer_from_socket(int fd, uint64_t connected_ticks, vl_peer *ret)
 {
+        gid_t *groups = NULL;
+        size_t n_groups = 0;
         struct ucred uc;
         socklen_t len = sizeof(uc);
         int pidfd = -EBADF;
@@ -99,11 +125,22 @@ int vl_peer_from_socket(int fd, uint64_t connected_ticks, vl_peer *ret)
                 pidfd = safe_close(pidfd);
         }
 
-        *ret = (vl_peer){ .uid = uc.uid, .gid = uc.gid, .pid = uc.pid, .pidfd = pidfd };
+        if (peer_groups(fd, &groups, &n_groups) < 0)
+                groups = NULL, n_groups = 0;
+
+        *ret = (vl_peer){ .uid = uc.uid,
+                          .gid = uc.gid,
+                          .pid = uc.pid,
+                          .pidfd = pidfd,
+                          .groups = groups,
+                          .n_groups = n_groups };
         return 0;
 }
 
 void vl_peer_done(vl_peer *p)
 {
         p->pidfd = safe_close(p->pidfd);
+        free(p->groups);
+        p->groups = NULL;
+        p->n_groups = 0;
 }

@@ -12,6 +12,10 @@ typedef struct vl_peer {
         gid_t gid;
         pid_t pid;
         int pidfd; /* -EBADF when none could be had safely */
+        /* Supplementary groups when the socket was connected (SO_PEERGROUPS); NULL if the
+         * kernel could not say, which policy treats as unknown, never as "none". */
+        gid_t *groups;
+        size_t n_groups;
 } vl_peer;
 
 /* connected_ticks: when the connection was accepted, in clock ticks since boot (as

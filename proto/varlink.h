@@ -133,3 +133,6 @@ int vl_link_dispatch(vl_link *l, json_object *params, const vl_field *table, voi
 
 /* Standard interface descriptions, compiled in from the files in proto/idl. */
 extern const char vl_idl_org_varlink_service[];
+/* The broker's own interfaces. */
+extern const char vl_idl_io_ioasid_broker[];
+extern const char vl_idl_io_ioasid_admin[];

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stddef.h>
+
+#include "broker.h"
+#include "describe.h"
+#include "json-cleanup.h"
+#include "log.h"
+#include "manager.h"
+#include "model.h"
+
+/* Lists are built whole before the reply: a client sees one consistent picture, and the
+ * varlink layer's queue limit bounds what one slow reader can pin. */
+static int reply_with(vl_link *link, const char *key, json_object *array)
+{
+        _cleanup_json_ json_object *p = json_object_new_object();
+
+        if (!p || !array || json_object_object_add(p, key, array) < 0) {
+                json_object_put(array);
+                return -ENOMEM;
+        }
+        return vl_link_reply(link, TAKE_PTR(p));
+}
+
+static int method_list_groups(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        manager *d = userdata;
+        size_t n;
+        const model_group *const *groups = model_groups(d->model, &n);
+        _cleanup_json_ json_object *a = json_object_new_array_ext((int)n);
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *g = describe_group(d->model, groups[i]);
+
+                if (!g || json_object_array_add(a, g) < 0) {
+                        json_object_put(g);
+                        return -ENOMEM;
+                }
+        }
+        return reply_with(link, "groups", TAKE_PTR(a));
+}
+
+static int method_list_devices(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        manager *d = userdata;
+        size_t n;
+        const model_device *const *devices = model_devices(d->model, &n);
+        _cleanup_json_ json_object *a = json_object_new_array_ext((int)n);
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *o = describe_device(devices[i]);
+
+                if (!o || json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+        }
+        return reply_with(link, "devices", TAKE_PTR(a));
+}
+
+typedef struct get_group_args {
+        int group;
+} get_group_args;
+
+static const vl_field get_group_fields[] = {
+        { "group", vl_field_int, offsetof(get_group_args, group), VL_FIELD_MANDATORY },
+        {},
+};
+
+static int method_get_group(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        const get_group_args *a = args;
+        manager *d = userdata;
+        const model_group *g = model_find_group(d->model, a->group);
+        _cleanup_json_ json_object *p = NULL;
+
+        if (!g) {
+                p = json_object_new_object();
+                if (!p || json_object_object_add(p, "group", json_object_new_int(a->group)) < 0)
+                        return -ENOMEM;
+                return vl_link_error(link, "io.ioasid.Broker.NoSuchGroup", TAKE_PTR(p));
+        }
+        return reply_with(link, "group", describe_group(d->model, g));
+}
+
+static int method_monitor(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        manager *d = userdata;
+        _cleanup_json_ json_object *ready = describe_event("ready"), *p = json_object_new_object();
+        int r;
+
+        if (!ready || !p || json_object_object_add(p, "event", TAKE_PTR(ready)) < 0)
+                return -ENOMEM;
+        r = monitors_add(d->monitors, link);
+        if (r < 0)
+                return r;
+        /* The call stays open: the link is the monitors' now, and gets every later event. */
+        return vl_link_notify(link, TAKE_PTR(p));
+}
+
+static const vl_method broker_methods[] = {
+        { .name = "ListGroups", .handler = method_list_groups },
+        { .name = "GetGroup",
+          .handler = method_get_group,
+          .fields = get_group_fields,
+          .args_size = sizeof(get_group_args) },
+        { .name = "ListDevices", .handler = method_list_devices },
+        /* Ownership is not served yet: callers get MethodNotImplemented, not a fake grant. */
+        { .name = "Acquire", .flags = VL_METHOD_ACCEPT_FDS },
+        { .name = "Release" },
+        { .name = "Monitor", .handler = method_monitor, .flags = VL_METHOD_REQUIRES_MORE },
+        {},
+};
+
+const vl_interface broker_interface = {
+        .name = "io.ioasid.Broker",
+        .description = vl_idl_io_ioasid_broker,
+        .methods = broker_methods,
+};

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "admin.h"
+#include "broker.h"
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+#include "model.h"
+#include "sync.h"
+
+static const events_ops event_ops = {
+        .device = sync_device,
+        .rescan = sync_rescan,
+        .flushed = sync_flushed,
+};
+
+static int open_root(const char *path, int *ret)
+{
+        int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot open %s: %m", path);
+        *ret = fd;
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void)access_reload(userdata, NULL);
+        return 0;
+}
+
+static int listen_for_events(manager *d)
+{
+        int r;
+
+        if (d->config.uevent_socket)
+                r = events_listen_socket(d->events, d->config.uevent_socket);
+        else if (!streq(d->config.sysfs_root, "/sys")) {
+                /* The system's events describe the system, not a tree under another root. */
+                log_info("sysfs root is %s: not listening to the system's device events",
+                         d->config.sysfs_root);
+                return 0;
+        } else if (access("/run/udev/control", F_OK) == 0)
+                r = events_listen_udev(d->events);
+        else {
+                /* No udevd (a VM with a minimal init): the kernel's own messages. */
+                log_info("udevd is not running; listening to kernel uevents");
+                r = events_listen_kernel(d->events);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Cannot listen for device events: %m");
+        return 0;
+}
+
+int manager_new(const manager_config *config, manager **ret)
+{
+        static const vl_server_info info = {
+                .vendor = "ioasid",
+                .product = "ioasidd",
+                .version = PROJECT_VERSION,
+                .url = PROJECT_URL,
+        };
+        manager *d;
+        sigset_t ss;
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return log_oom();
+        *ret = d;
+        d->config = *config;
+        d->sysfs_fd = d->dev_fd = -EBADF;
+
+        r = open_root(config->sysfs_root, &d->sysfs_fd);
+        if (r < 0)
+                return r;
+        r = open_root(config->dev_root, &d->dev_fd);
+        if (r < 0)
+                return r;
+        if (mkdir(config->state_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Cannot create %s: %m", config->state_dir);
+
+        r = sd_event_default(&d->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        r = sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch signals: %m");
+
+        /* A broken policy must not keep the daemon down: root can still fix and reload it. */
+        r = access_reload(d, NULL);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                d->policy = policy_new();
+                if (!d->policy)
+                        return log_oom();
+                log_warning("Starting with an empty policy: only root may acquire devices.");
+        }
+
+        r = monitors_new(&d->monitors);
+        if (r >= 0)
+                r = events_new(d->event, &event_ops, d, &d->events);
+        if (r < 0)
+                return log_oom();
+        /* Listen before the first scan: a change during it is then seen twice, never missed. */
+        r = listen_for_events(d);
+        if (r < 0)
+                return r;
+
+        r = model_new(d->sysfs_fd, NULL, &d->model);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the device model: %m");
+        r = sync_rescan_now(d);
+        if (r < 0)
+                return r;
+
+        r = vl_server_new(d->event, &info, d, &d->server);
+        if (r >= 0)
+                r = vl_server_add_interface(d->server, &broker_interface);
+        if (r >= 0)
+                r = vl_server_add_interface(d->server, &admin_interface);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the varlink server: %m");
+        r = vl_server_listen_auto(d->server, config->socket_path, 0666);
+        if (r < 0)
+                return log_error_errno(r, "Cannot listen on %s: %m", config->socket_path);
+        return 0;
+}
+
+manager *manager_free(manager *d)
+{
+        if (!d)
+                return NULL;
+        /* Connections first: their disconnect handlers reach into the monitors. */
+        vl_server_free(d->server);
+        monitors_free(d->monitors);
+        events_free(d->events);
+        model_changes_done(&d->changes);
+        model_free(d->model);
+        access_done(d);
+        safe_close(d->sysfs_fd);
+        safe_close(d->dev_fd);
+        sd_event_unref(d->event);
+        free(d);
+        return NULL;
+}
+
+int manager_run(manager *d)
+{
+        int r;
+
+        (void)sd_notify(false, "READY=1\nSTATUS=Serving");
+        log_info("Serving on %s (sysfs %s)", d->config.socket_path, d->config.sysfs_root);
+        r = sd_event_loop(d->event);
+        (void)sd_notify(false, "STOPPING=1");
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return 0;
+}
+
+void manager_publish(manager *d, json_object *event)
+{
+        monitors_broadcast(d->monitors, event);
+}

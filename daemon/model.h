@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The daemon's live model of PCI devices and IOMMU groups, read from sysfs (sysfs.h) and kept
+ * current from device events: model_update_device() for one device after add, bind, unbind or
+ * change; model_remove_device() after remove; model_scan() to read everything again (at start,
+ * and when the event stream overflowed). Each reports what changed as a change list.
+ *
+ * Devices are keyed by PCI address (group numbers change across reboots), groups by number;
+ * both lookups are hash lookups, and listings come sorted (by address, by number).
+ *
+ * Objects stay put while they exist: a scan updates them in place, so pointers to them and the
+ * owner pointers the lease module attaches survive scans. Pointers returned by lookups are
+ * valid until the object is removed (a DEVICE_REMOVED or GROUP_REMOVED change names it). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macro.h"
+#include "pci-address.h"
+#include "viability.h"
+
+typedef struct model model;
+
+typedef struct model_device {
+        char address[PCI_ADDRESS_SIZE];
+        int group;             /* -1: none */
+        char *vendor;          /* "0x8086"; NULL when unreadable */
+        char *device;          /* "0x10d3" */
+        char *class;           /* "0x020000" */
+        char *driver;          /* NULL: none */
+        bool driver_unknown;   /* a driver is bound but could not be identified (counts as host) */
+        char *driver_override; /* NULL when "(null)" */
+        char *cdev;            /* "vfio0" (/dev/vfio/devices/vfio0); NULL without a vfio cdev */
+        dev_t cdev_devnum;     /* what st_rdev of the opened cdev must be; 0 if unknown */
+        char physfn[PCI_ADDRESS_SIZE]; /* a VF's PF; "" otherwise */
+        int sriov_totalvfs;            /* -1 unless an SR-IOV PF */
+        int sriov_numvfs;
+        void *owner; /* the lease module's; never touched by the model */
+
+        /* Private to the model. */
+        uint64_t key;
+        size_t index;
+        unsigned generation;
+} model_device;
+
+typedef struct model_group {
+        int number;
+        char *type;                        /* default domain type; NULL when unreadable */
+        char (*devices)[PCI_ADDRESS_SIZE]; /* member addresses, sorted */
+        size_t n_devices;
+        size_t n_foreign; /* members that are not PCI devices */
+        bool unreadable;  /* its member list could not be read: not viable */
+        viability viability;
+        void *owner; /* the lease module's; never touched by the model */
+
+        /* Private to the model. */
+        size_t index;
+        unsigned generation;
+        bool fresh, dirty;
+} model_group;
+
+typedef enum model_change_kind {
+        MODEL_DEVICE_ADDED,   /* new_driver set */
+        MODEL_DEVICE_REMOVED, /* old_driver and owner: what it had */
+        MODEL_DEVICE_CHANGED, /* group, cdev, driver_override, ids or SR-IOV counts */
+        MODEL_DRIVER_CHANGED, /* old_driver -> new_driver */
+        MODEL_GROUP_ADDED,    /* viable_after */
+        MODEL_GROUP_REMOVED,  /* viable_before, owner */
+        MODEL_GROUP_CHANGED,  /* members, type or verdict changed; viable_before -> viable_after */
+} model_change_kind;
+
+typedef struct model_change {
+        model_change_kind kind;
+        char address[PCI_ADDRESS_SIZE]; /* device changes; "" for group changes */
+        int group;                      /* the device's group, or the group changed */
+        char *old_driver, *new_driver;
+        bool viable_before, viable_after;
+        void *owner; /* the device's or group's owner at the time */
+} model_change;
+
+typedef struct model_changes {
+        model_change *items;
+        size_t n, n_alloc;
+} model_changes;
+
+void model_changes_clear(model_changes *c); /* empties it for reuse */
+void model_changes_done(model_changes *c);
+const char *model_change_kind_to_string(model_change_kind k);
+
+/* The model reads below sysfs_root_fd (duplicated, the caller keeps its own). cfg is borrowed
+ * and must outlive the model; NULL means viability_config_default. Nothing is read yet. */
+int model_new(int sysfs_root_fd, const viability_config *cfg, model **ret);
+model *model_free(model *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(model *, model_free)
+
+/* changes may be NULL everywhere. On -ENOMEM the model stays consistent but may be partly
+ * updated and the change list incomplete: rescan later. Entries sysfs refuses are logged and
+ * left out; they are not errors. */
+int model_scan(model *m, model_changes *changes);
+/* Re-reads one device and its group (and its former group); removes it if it is gone.
+ * -EINVAL for an invalid address. */
+int model_update_device(model *m, const char *address, model_changes *changes);
+/* Forgets a device that is gone, and re-reads its group. 0 if it was not known. */
+int model_remove_device(model *m, const char *address, model_changes *changes);
+/* Swaps the viability rules (policy reload) and recomputes every group's verdict. */
+int model_set_config(model *m, const viability_config *cfg, model_changes *changes);
+
+const model_device *model_find_device(const model *m, const char *address);
+const model_group *model_find_group(const model *m, int group);
+/* The devices sorted by address, the groups by number: arrays valid until the model changes. */
+const model_device *const *model_devices(model *m, size_t *ret_n);
+const model_group *const *model_groups(model *m, size_t *ret_n);
+size_t model_n_devices(const model *m);
+size_t model_n_groups(const model *m);
+/* A group member's device, or NULL when the member could not be read. */
+static inline const model_device *model_group_device(const model *m, const model_group *g, size_t i)
+{
+        return model_find_device(m, g->devices[i]);
+}
+
+/* Attach the lease module's owner. -ENOENT if the object does not exist. */
+int model_set_device_owner(model *m, const char *address, void *owner);
+int model_set_group_owner(model *m, int group, void *owner);

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Keeps the model in step with device events and tells Monitor clients what changed. The event
+ * sources (events.h) hand over changed addresses in batches; each batch is applied to the model
+ * and its changes are published once the batch is done. */
+
+#include "manager.h"
+
+/* events_ops callbacks; userdata is the daemon. */
+void sync_device(const char *address, void *userdata);
+void sync_rescan(void *userdata);
+void sync_flushed(void *userdata);
+
+/* Reads everything again and publishes what changed (start-up, Admin.Rescan). */
+int sync_rescan_now(manager *d);
