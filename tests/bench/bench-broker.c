@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The daemon as clients see it, on a generated tree of 16,384 devices in 4,096 groups: start-up
+ * (the first full scan) and RSS, ListGroups, ListDevices and GetGroup over the real socket, each
+ * beside its floor, the same reply bytes carried over a raw UNIX socket pair in the same run;
+ * then the time from a bind's uevent to its Monitor event, and a storm of 256 VFs appearing at
+ * once until the daemon has seen every one.
+ *
+ * Usage: bench-broker IOASIDD PYTHON MKFAKESYS [DEVICES] */
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "../fakesys/fakesys.h"
+#include "client.h"
+#include "json-cleanup.h"
+#include "macro.h"
+#include "tests.h"
+
+static const char *daemon_bin;
+static pid_t daemon_pid;
+static char sock_path[400], uevent_path[400];
+
+static double now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static long rss_kib(pid_t pid)
+{
+        char path[64], line[256];
+        long v = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        f = fopen(path, "re");
+        while (f && fgets(line, sizeof(line), f))
+                if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
+                        break;
+        if (f)
+                fclose(f);
+        return v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+
+        return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+        qsort(v, n, sizeof(*v), cmp_double);
+        return v[n / 2];
+}
+
+static double start_daemon(const fakesys *f)
+{
+        char sys[600], dev[600], state[600], policy[600];
+        double t0 = now_ms();
+
+        snprintf(sys, sizeof(sys), "%s/sys", f->root);
+        snprintf(dev, sizeof(dev), "%s/dev", f->root);
+        snprintf(state, sizeof(state), "%s/state", f->root);
+        snprintf(policy, sizeof(policy), "%s/policy.d", f->root);
+        snprintf(sock_path, sizeof(sock_path), "%s/sock", f->root);
+        snprintf(uevent_path, sizeof(uevent_path), "%s/uevents", f->root);
+        daemon_pid = fork();
+        ASSERT_TRUE(daemon_pid >= 0);
+        if (daemon_pid == 0) {
+                execl(daemon_bin, daemon_bin, "--sysfs-root", sys, "--dev-root", dev, "--state-dir",
+                      state, "--policy-dir", policy, "--socket", sock_path, "--uevent-socket",
+                      uevent_path, "--log-level", "warning", (char *)NULL);
+                _exit(127);
+        }
+        /* The socket appears once the first scan is done. */
+        for (int i = 0; i < 60000 && access(sock_path, F_OK) < 0; i++)
+                usleep(1000);
+        ASSERT_OK(access(sock_path, F_OK));
+        return now_ms() - t0;
+}
+
+static void stop_daemon(void)
+{
+        kill(daemon_pid, SIGTERM);
+        waitpid(daemon_pid, NULL, 0);
+}
+
+/* The serialized reply as the daemon sent it: what the floor carries. */
+static size_t reply_bytes(const vl_reply *r)
+{
+        return strlen(json_object_to_json_string_ext(r->parameters, JSON_C_TO_STRING_PLAIN)) +
+               sizeof("{\"parameters\":}");
+}
+
+/* A one-byte request answered by n bytes and a NUL from another process over a socket pair: the
+ * least a round trip with a reply of that size costs, without any JSON. */
+static double floor_ms(size_t n, int rounds)
+{
+        _cleanup_free_ char *buf = malloc(n + 1);
+        double *t = calloc((size_t)rounds, sizeof(double)), m;
+        int sv[2];
+        pid_t pid;
+
+        ASSERT_TRUE(buf && t);
+        memset(buf, 'x', n);
+        buf[n] = 0;
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                char c;
+
+                close(sv[0]);
+                while (read(sv[1], &c, 1) == 1)
+                        for (size_t off = 0; off <= n;) {
+                                ssize_t k = write(sv[1], buf + off, n + 1 - off);
+
+                                if (k <= 0)
+                                        _exit(1);
+                                off += (size_t)k;
+                        }
+                _exit(0);
+        }
+        close(sv[1]);
+        for (int i = 0; i < rounds; i++) {
+                double t0 = now_ms();
+
+                ASSERT_EQ(write(sv[0], "?", 1), 1);
+                for (size_t got = 0; got <= n;) {
+                        ssize_t k = read(sv[0], buf, n + 1);
+
+                        ASSERT_TRUE(k > 0);
+                        got += (size_t)k;
+                }
+                t[i] = now_ms() - t0;
+        }
+        close(sv[0]);
+        waitpid(pid, NULL, 0);
+        m = median(t, (size_t)rounds);
+        free(t);
+        return m;
+}
+
+static double call_ms(vl_client *c, const char *method, json_object *params, int rounds,
+                      size_t *ret_bytes)
+{
+        double *t = calloc((size_t)rounds, sizeof(double)), m;
+
+        ASSERT_TRUE(t);
+        for (int i = 0; i < rounds; i++) {
+                vl_reply r;
+                double t0 = now_ms();
+
+                ASSERT_OK(vl_client_call(c, method, params ? json_object_get(params) : NULL, NULL,
+                                         0, &r));
+                t[i] = now_ms() - t0;
+                ASSERT_TRUE(!r.error);
+                if (ret_bytes)
+                        *ret_bytes = reply_bytes(&r);
+                vl_reply_done(&r);
+        }
+        m = median(t, (size_t)rounds);
+        free(t);
+        return m;
+}
+
+static void send_uevent(const char *payload, size_t len)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        ASSERT_TRUE(strlen(uevent_path) < sizeof(sa.sun_path));
+        memcpy(sa.sun_path, uevent_path, strlen(uevent_path));
+        ASSERT_TRUE(sendto(fd, payload, len, 0, (struct sockaddr *)&sa, sizeof(sa)) ==
+                    (ssize_t)len);
+        close(fd);
+}
+
+typedef struct counter {
+        const char *kind;
+        int want, seen;
+} counter;
+
+static int on_event(const vl_reply *r, void *userdata)
+{
+        counter *c = userdata;
+        json_object *e, *k;
+
+        ASSERT_TRUE(!r->error);
+        if (json_object_object_get_ex(r->parameters, "event", &e) &&
+            json_object_object_get_ex(e, "kind", &k) && streq(json_object_get_string(k), c->kind))
+                c->seen++;
+        return c->seen >= c->want;
+}
+
+/* A Monitor subscription on its own connection, past its "ready" event. */
+static vl_client *monitor(void)
+{
+        vl_client *c;
+        counter ready = { "ready", 1, 0 };
+
+        ASSERT_OK(vl_client_connect(sock_path, &c));
+        vl_client_set_timeout(c, 60000);
+        ASSERT_EQ(vl_client_call_more(c, "io.ioasid.Broker.Monitor", NULL, on_event, &ready), 1);
+        return c;
+}
+
+/* Waits on an open Monitor call for want events of kind. */
+static void wait_events(vl_client *c, const char *kind, int want)
+{
+        counter n = { kind, want, 0 };
+
+        while (n.seen < n.want) {
+                vl_reply r;
+
+                ASSERT_OK(vl_client_recv(c, &r));
+                on_event(&r, &n);
+                vl_reply_done(&r);
+        }
+}
+
+static void bench_tree(const char *python, const char *script, const char *devices)
+{
+        char groups[32];
+        fakesys f;
+        vl_client *c;
+        size_t bytes = 0;
+        _cleanup_json_ json_object *one = json_object_new_object();
+        double start, lg, lg_floor, ld, ld_floor, gg;
+        long rss_start, rss_after;
+
+        snprintf(groups, sizeof(groups), "%d", atoi(devices) / 4);
+        fakesys_new(&f, python, script, "--layout", "scale", "--devices", devices, "--groups",
+                    groups);
+        start = start_daemon(&f);
+        rss_start = rss_kib(daemon_pid);
+        ASSERT_OK(vl_client_connect(sock_path, &c));
+        vl_client_set_timeout(c, 60000);
+
+        lg = call_ms(c, "io.ioasid.Broker.ListGroups", NULL, 21, &bytes);
+        lg_floor = floor_ms(bytes, 21);
+        printf("| ListGroups, %s groups | %.2f ms | %.2f ms (%zu bytes raw) |\n", groups, lg,
+               lg_floor, bytes);
+        ld = call_ms(c, "io.ioasid.Broker.ListDevices", NULL, 21, &bytes);
+        ld_floor = floor_ms(bytes, 21);
+        printf("| ListDevices, %s devices | %.2f ms | %.2f ms (%zu bytes raw) |\n", devices, ld,
+               ld_floor, bytes);
+        json_object_object_add(one, "group", json_object_new_int(7));
+        gg = call_ms(c, "io.ioasid.Broker.GetGroup", one, 2001, &bytes);
+        printf("| GetGroup | %.1f µs | %.1f µs (%zu bytes raw) |\n", gg * 1e3,
+               floor_ms(bytes, 2001) * 1e3, bytes);
+        rss_after = rss_kib(daemon_pid);
+        printf("| daemon start (first scan) | %.0f ms | |\n", start);
+        printf("| daemon RSS idle / after listings | %.1f / %.1f MiB | |\n", rss_start / 1024.0,
+               rss_after / 1024.0);
+        vl_client_free(c);
+        stop_daemon();
+        fakesys_free(&f);
+}
+
+static void bench_events(const char *python, const char *script)
+{
+        static const char spec[] =
+                "{\"kernel\": \"iommufd\", \"devices\": [{\"address\": \"0000:00:05.0\", "
+                "\"group\": 4, \"driver\": \"igb\", \"sriov\": {\"totalvfs\": 256, "
+                "\"numvfs\": 0, \"offset\": 128, \"stride\": 1, \"vf_device\": \"0x10ca\"}}, "
+                "{\"address\": \"0000:00:03.0\", \"group\": 2, \"driver\": \"virtio-pci\"}]}";
+        static const char unbind[] = "unbind@/devices/pci0000:00/0000:00:03.0\0ACTION=unbind\0"
+                                     "DEVPATH=/devices/pci0000:00/0000:00:03.0\0SUBSYSTEM=pci\0"
+                                     "PCI_SLOT_NAME=0000:00:03.0\0SEQNUM=1";
+        static const char bind[] = "bind@/devices/pci0000:00/0000:00:03.0\0ACTION=bind\0"
+                                   "DEVPATH=/devices/pci0000:00/0000:00:03.0\0SUBSYSTEM=pci\0"
+                                   "DRIVER=virtio-pci\0PCI_SLOT_NAME=0000:00:03.0\0SEQNUM=2";
+        char spec_path[600], storm[32];
+        double t[21], t0;
+        fakesys f;
+        vl_client *m;
+        int fd;
+
+        snprintf(spec_path, sizeof(spec_path), "/tmp/ioasid-bench-spec-XXXXXX");
+        fd = mkstemp(spec_path);
+        ASSERT_TRUE(fd >= 0 && write(fd, spec, sizeof(spec) - 1) == sizeof(spec) - 1);
+        close(fd);
+        fakesys_new(&f, python, script, "--spec", spec_path);
+        unlink(spec_path);
+        start_daemon(&f);
+        m = monitor();
+
+        /* The batch waits for 10 ms of quiet: that is most of this number, by design. */
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                const char *msg = i % 2 ? bind : unbind;
+                size_t len = i % 2 ? sizeof(bind) : sizeof(unbind);
+
+                if (i % 2)
+                        ASSERT_OK(symlinkat("../../../bus/pci/drivers/virtio-pci", f.sys_fd,
+                                            "devices/pci0000:00/0000:00:03.0/driver"));
+                else
+                        ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/driver", 0));
+                t0 = now_ms();
+                send_uevent(msg, len);
+                wait_events(m, "driverChanged", 1);
+                t[i] = now_ms() - t0;
+        }
+        printf("| uevent to Monitor event | %.2f ms | 10 ms batching quiet time |\n",
+               median(t, ELEMENTSOF(t)));
+
+        t0 = now_ms();
+        ASSERT_EQ(fakesys_run(&f, "--uevent-socket", uevent_path, "set-numvfs", "0000:00:05.0",
+                              "256"),
+                  0);
+        snprintf(storm, sizeof(storm), "%.0f", now_ms() - t0);
+        wait_events(m, "deviceAdded", 256);
+        printf("| 256-VF storm settled (all deviceAdded seen) | %.0f ms | %s ms to write the "
+               "tree and send the uevents |\n",
+               now_ms() - t0, storm);
+        vl_client_free(m);
+        stop_daemon();
+        fakesys_free(&f);
+}
+
+int main(int argc, char **argv)
+{
+        ASSERT_TRUE(argc >= 4);
+        daemon_bin = argv[1];
+        signal(SIGPIPE, SIG_IGN);
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        printf("| measure | ioasidd | floor |\n|---|---|---|\n");
+        bench_tree(argv[2], argv[3], argc > 4 ? argv[4] : "16384");
+        bench_events(argv[2], argv[3]);
+        return 0;
+}
