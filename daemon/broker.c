@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "acquire.h"
 #include "broker.h"
 #include "describe.h"
 #include "json-cleanup.h"
@@ -109,9 +110,16 @@ static const vl_method broker_methods[] = {
           .fields = get_group_fields,
           .args_size = sizeof(get_group_args) },
         { .name = "ListDevices", .handler = method_list_devices },
-        /* Ownership is not served yet: callers get MethodNotImplemented, not a fake grant. */
-        { .name = "Acquire", .flags = VL_METHOD_ACCEPT_FDS },
-        { .name = "Release" },
+        { .name = "Acquire",
+          .handler = acquire_method,
+          .fields = acquire_fields,
+          .args_size = sizeof(acquire_args),
+          .args_defaults = &acquire_defaults,
+          .flags = VL_METHOD_ACCEPT_FDS },
+        { .name = "Release",
+          .handler = release_method,
+          .fields = release_fields,
+          .args_size = sizeof(release_args) },
         { .name = "Monitor", .handler = method_monitor, .flags = VL_METHOD_REQUIRES_MORE },
         {},
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "describe.h"
 #include "json-cleanup.h"
+#include "lease.h"
 #include "macro.h"
 
 /* json-c ignores additions to a NULL object and returns an error we have no use for: building
@@ -56,7 +57,8 @@ json_object *describe_device(const model_device *d)
             !add_string(o, "vendor", id_or_empty(d->vendor)) ||
             !add_string(o, "device", id_or_empty(d->device)) ||
             !add_string(o, "class", id_or_empty(d->class)) || !add_string(o, "driver", d->driver) ||
-            !add_string(o, "cdev", d->cdev))
+            !add_string(o, "cdev", d->cdev) ||
+            (d->owner && !add(o, "owner", lease_describe_owner(d->owner))))
                 return NULL;
         return TAKE_PTR(o);
 }
@@ -83,8 +85,10 @@ json_object *describe_group(const model *m, const model_group *g)
             !add(o, "reasons", string_array(g->viability.reasons, g->viability.n_reasons)) ||
             (g->viability.n_notes > 0 &&
              !add(o, "notes", string_array(g->viability.notes, g->viability.n_notes))) ||
-            !add(o, "dmaBlocked", json_object_new_boolean(false)) ||
-            !add(o, "devices", TAKE_PTR(devices)))
+            !add(o, "dmaBlocked",
+                 json_object_new_boolean(g->owner && lease_dma_blocked(g->owner))) ||
+            !add(o, "devices", TAKE_PTR(devices)) ||
+            (g->owner && !add(o, "owner", lease_describe_owner(g->owner))))
                 return NULL;
         return TAKE_PTR(o);
 }

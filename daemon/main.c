@@ -20,12 +20,26 @@ static void help(void)
                "                       a socket passed by the service manager wins\n"
                "  --uevent-socket PATH take device events from datagrams on PATH instead of\n"
                "                       the system's (for tests on a generated sysfs)\n"
+               "  --backend NAME       iommufd, legacy, or fake (generated sysfs trees only);\n"
+               "                       default: iommufd where the kernel has it, else legacy\n"
+               "  --fake-kernel PROG   tests on a generated sysfs: run PROG to play the kernel's\n"
+               "                       part of driver bind, unbind and probe writes\n"
                "  --log-level LEVEL    err, warning, notice, info, debug\n");
 }
 
 int main(int argc, char **argv)
 {
-        enum { ARG_SYSFS = 0x100, ARG_DEV, ARG_STATE, ARG_POLICY, ARG_SOCKET, ARG_UEVENT, ARG_LOG };
+        enum {
+                ARG_SYSFS = 0x100,
+                ARG_DEV,
+                ARG_STATE,
+                ARG_POLICY,
+                ARG_SOCKET,
+                ARG_UEVENT,
+                ARG_LOG,
+                ARG_BACKEND,
+                ARG_FAKE_KERNEL
+        };
         static const struct option options[] = {
                 { "sysfs-root", required_argument, NULL, ARG_SYSFS },
                 { "dev-root", required_argument, NULL, ARG_DEV },
@@ -33,6 +47,8 @@ int main(int argc, char **argv)
                 { "policy-dir", required_argument, NULL, ARG_POLICY },
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "uevent-socket", required_argument, NULL, ARG_UEVENT },
+                { "backend", required_argument, NULL, ARG_BACKEND },
+                { "fake-kernel", required_argument, NULL, ARG_FAKE_KERNEL },
                 { "log-level", required_argument, NULL, ARG_LOG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -69,6 +85,12 @@ int main(int argc, char **argv)
                         break;
                 case ARG_UEVENT:
                         config.uevent_socket = optarg;
+                        break;
+                case ARG_BACKEND:
+                        config.backend = optarg;
+                        break;
+                case ARG_FAKE_KERNEL:
+                        config.fake_kernel = optarg;
                         break;
                 case ARG_LOG:
                         setenv("IOASID_LOG_LEVEL", optarg, 1);

@@ -10,8 +10,11 @@
 
 #include "access.h"
 #include "admin.h"
+#include "backend.h"
 #include "broker.h"
 #include "config.h"
+#include "fake-kernel.h"
+#include "lease.h"
 #include "log.h"
 #include "manager.h"
 #include "model.h"
@@ -71,6 +74,7 @@ int manager_new(const manager_config *config, manager **ret)
                 .url = PROJECT_URL,
         };
         manager *d;
+        const char *reason = NULL;
         sigset_t ss;
         int r;
 
@@ -79,7 +83,7 @@ int manager_new(const manager_config *config, manager **ret)
                 return log_oom();
         *ret = d;
         d->config = *config;
-        d->sysfs_fd = d->dev_fd = -EBADF;
+        d->sysfs_fd = d->dev_fd = d->state_fd = -EBADF;
 
         r = open_root(config->sysfs_root, &d->sysfs_fd);
         if (r < 0)
@@ -89,6 +93,9 @@ int manager_new(const manager_config *config, manager **ret)
                 return r;
         if (mkdir(config->state_dir, 0755) < 0 && errno != EEXIST)
                 return log_error_errno(errno, "Cannot create %s: %m", config->state_dir);
+        r = open_root(config->state_dir, &d->state_fd);
+        if (r < 0)
+                return r;
 
         r = sd_event_default(&d->event);
         if (r < 0)
@@ -135,6 +142,26 @@ int manager_new(const manager_config *config, manager **ret)
         if (r < 0)
                 return r;
 
+        r = backend_new(config->backend, d->dev_fd, d->sysfs_fd, &d->backend, &reason);
+        if (r == -EOPNOTSUPP)
+                /* Listing and watching devices still works: Acquire says why it cannot. */
+                log_warning("No VFIO backend: %s. Devices cannot be acquired.", reason);
+        else if (r < 0)
+                return log_error_errno(r, "Cannot set up the %s backend: %m", config->backend);
+        else
+                log_info("VFIO backend: %s (%s).", backend_name(d->backend), reason);
+        d->managed = (managed_sysfs){ .root_fd = d->sysfs_fd };
+        if (config->fake_kernel)
+                d->managed.write = fake_kernel_write,
+                d->managed.userdata = (void *)config->fake_kernel;
+        r = leases_new(d, &d->leases);
+        if (r < 0)
+                return log_oom();
+        /* Before serving: a group still held by a lease of the last run must look busy. */
+        r = leases_restore(d->leases);
+        if (r < 0)
+                return r;
+
         r = vl_server_new(d->event, &info, d, &d->server);
         if (r >= 0)
                 r = vl_server_add_interface(d->server, &broker_interface);
@@ -156,11 +183,14 @@ manager *manager_free(manager *d)
         vl_server_free(d->server);
         monitors_free(d->monitors);
         events_free(d->events);
+        leases_free(d->leases);
+        backend_free(d->backend);
         model_changes_done(&d->changes);
         model_free(d->model);
         access_done(d);
         safe_close(d->sysfs_fd);
         safe_close(d->dev_fd);
+        safe_close(d->state_fd);
         sd_event_unref(d->event);
         free(d);
         return NULL;

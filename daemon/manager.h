@@ -8,10 +8,13 @@
 #include <systemd/sd-event.h>
 
 #include "events.h"
+#include "managed.h"
 #include "model.h"
 #include "monitor.h"
 #include "varlink.h"
 
+typedef struct backend backend;
+typedef struct leases leases;
 typedef struct policy policy;
 
 typedef struct manager_config {
@@ -21,6 +24,8 @@ typedef struct manager_config {
         const char *policy_dir;
         const char *socket_path;
         const char *uevent_socket; /* tests: inject uevents here instead of the system's */
+        const char *backend;       /* "iommufd", "legacy", "fake"; NULL: chosen by the kernel */
+        const char *fake_kernel; /* tests: a program that plays the kernel's part of sysfs writes */
 } manager_config;
 
 typedef struct manager {
@@ -32,15 +37,16 @@ typedef struct manager {
         model *model;
         model_changes changes; /* applied to the model, not yet published */
         policy *policy;
+        backend *backend;
+        leases *leases;
+        managed_sysfs managed; /* where managed binding writes */
         int sysfs_fd;
         int dev_fd;
+        int state_fd;
 } manager;
 
 int manager_new(const manager_config *config, manager **ret);
 manager *manager_free(manager *d);
 int manager_run(manager *d);
 /* Sends a Monitor event (borrowed) to every subscriber. */
-void manager_publish(manager *d, json_object *event);
-
-/* Applies a change list from the model to the world outside: Monitor events, logs. */
 void manager_publish(manager *d, json_object *event);

@@ -1,17 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sync.h"
+#include <string.h>
+
 #include "describe.h"
 #include "json-cleanup.h"
+#include "lease.h"
 #include "log.h"
 #include "model.h"
+
+/* A device that appears in a leased group is the lease's as much as the group is. */
+static void adopt_into_group(manager *d, const model_change *c)
+{
+        const model_group *g = c->group >= 0 ? model_find_group(d->model, c->group) : NULL;
+
+        if (g && g->owner)
+                (void)model_set_device_owner(d->model, c->address, g->owner);
+}
 
 static void publish_changes(manager *d)
 {
         for (size_t i = 0; i < d->changes.n; i++) {
-                _cleanup_json_ json_object *e = describe_change(d->model, &d->changes.items[i]);
+                const model_change *c = &d->changes.items[i];
+                _cleanup_json_ json_object *e = describe_change(d->model, c);
 
                 if (e)
                         manager_publish(d, e);
+                /* After the event: a lease's reaction refers to the change just reported. An
+                 * earlier change of this list may have ended the lease. */
+                if (c->owner && leases_contains(d->leases, c->owner))
+                        lease_device_changed(c->owner, c);
+                else if (c->kind == MODEL_DEVICE_ADDED)
+                        adopt_into_group(d, c);
         }
         model_changes_clear(&d->changes);
 }
@@ -58,4 +77,26 @@ int sync_rescan_now(manager *d)
                 manager_publish(d, e);
         publish_changes(d);
         return 0;
+}
+
+int sync_refresh_group(manager *d, const char *address)
+{
+        const model_device *dev;
+        const model_group *g;
+        int r;
+
+        r = model_update_device(d->model, address, &d->changes);
+        dev = r >= 0 ? model_find_device(d->model, address) : NULL;
+        g = dev && dev->group >= 0 ? model_find_group(d->model, dev->group) : NULL;
+        /* Members by index: an update may change the group's member array. */
+        for (size_t i = 0; r >= 0 && g && i < g->n_devices; i++) {
+                char member[PCI_ADDRESS_SIZE];
+
+                memcpy(member, g->devices[i], sizeof(member));
+                if (!streq(member, address))
+                        r = model_update_device(d->model, member, &d->changes);
+                g = model_find_group(d->model, dev->group);
+        }
+        publish_changes(d);
+        return r;
 }

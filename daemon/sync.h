@@ -12,5 +12,10 @@ void sync_device(const char *address, void *userdata);
 void sync_rescan(void *userdata);
 void sync_flushed(void *userdata);
 
+/* Reads a device and every member of its group again, now, and publishes what changed: a
+ * decision about a group is made on what sysfs says at that moment, not on events the daemon
+ * may not have read yet (a client that binds a device and acquires it at once). */
+int sync_refresh_group(manager *d, const char *address);
+
 /* Reads everything again and publishes what changed (start-up, Admin.Rescan). */
 int sync_rescan_now(manager *d);

@@ -25,21 +25,28 @@ class Client:
         self.sock.settimeout(timeout)
         self.sock.connect(path)
         self.buf = b""
+        self.fds = []  # fds that came with the replies read so far, for the caller to take
 
     def close(self):
         self.sock.close()
 
-    def send(self, method, parameters=None, more=False):
+    def send(self, method, parameters=None, more=False, fds=()):
         msg = {"method": method}
         if parameters is not None:
             msg["parameters"] = parameters
         if more:
             msg["more"] = True
-        self.sock.sendall(json.dumps(msg).encode() + b"\0")
+        data = json.dumps(msg).encode() + b"\0"
+        if fds:
+            sent = socket.send_fds(self.sock, [data], list(fds))
+            data = data[sent:]
+        if data:
+            self.sock.sendall(data)
 
     def receive(self):
         while b"\0" not in self.buf:
-            data = self.sock.recv(1 << 20)
+            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 20, 253)
+            self.fds += fds
             if not data:
                 raise EOFError("connection closed by the daemon")
             self.buf += data
@@ -49,14 +56,18 @@ class Client:
             raise VarlinkError(reply["error"], reply.get("parameters", {}))
         return reply
 
-    def call(self, method, parameters=None):
-        self.send(method, parameters)
+    def call(self, method, parameters=None, fds=()):
+        self.send(method, parameters, fds=fds)
         return self.receive().get("parameters", {})
 
+    def take_fds(self):
+        fds, self.fds = self.fds, []
+        return fds
 
-def expect_error(error, fn, *args):
+
+def expect_error(error, fn, *args, **kw):
     try:
-        result = fn(*args)
+        result = fn(*args, **kw)
     except VarlinkError as e:
         if e.error != error:
             raise AssertionError("expected %s, got %s" % (error, e)) from e
@@ -107,9 +118,13 @@ class Monitor:
 class Fixture:
     """A fake sysfs tree and ioasidd serving it. Use as a context manager."""
 
-    def __init__(self, daemon, mkfakesys, layout="seed", create_args=(), policy=None):
+    def __init__(self, daemon, mkfakesys, layout="seed", create_args=(), policy=None,
+                 fake_kernel=None):
         self.daemon = daemon
         self.mkfakesys = mkfakesys
+        # A shell script body run before the generator plays the kernel ("$1" action, "$2"
+        # address): tests inject failures and crashes with it.
+        self.fake_kernel = fake_kernel or ""
         self.layout = layout
         self.create_args = list(create_args)
         self.policy = policy or {}
@@ -126,6 +141,13 @@ class Fixture:
         for name, text in self.policy.items():
             self.write_policy(name, text)
         self.fakesys("create", "--layout", self.layout, *self.create_args)
+        self.kernel_script = os.path.join(self.root, "fake-kernel")
+        with open(self.kernel_script, "w") as fh:
+            # kernel: what the kernel does for a write, played by the generator.
+            fh.write("#!/bin/sh\nkernel() { %s %s --root %s --uevent-socket %s \"$@\"; }\n"
+                     "%s\nkernel \"$@\"\n" % (sys.executable, self.mkfakesys, self.root,
+                                              self.uevents, self.fake_kernel))
+        os.chmod(self.kernel_script, 0o755)
         self.start()
         return self
 
@@ -163,7 +185,9 @@ class Fixture:
     def tree(self):
         """address -> (group, driver) as the generator says the tree is."""
         result = {}
-        for line in self.fakesys("list", events=False).splitlines():
+        out = self.fakesys("list", events=False)
+        for line in out.splitlines():
+            assert len(line.split()) >= 3, "mkfakesys list: " + repr(out)
             address, group, driver = line.split()[:3]
             group = group.split("=", 1)[1]
             driver = driver.split("=", 1)[1]
@@ -178,12 +202,30 @@ class Fixture:
              "--dev-root", os.path.join(self.root, "dev"),
              "--state-dir", os.path.join(self.root, "state"),
              "--policy-dir", self.policy_dir, "--socket", self.sock,
-             "--uevent-socket", self.uevents, "--log-level", "debug"],
+             "--uevent-socket", self.uevents, "--backend", "fake",
+             "--fake-kernel", self.kernel_script, "--log-level", "debug"],
             stdout=self.log_file, stderr=subprocess.STDOUT)
-        wait_for(lambda: os.path.exists(self.sock) or self.proc.poll() is not None,
-                 "the daemon's socket")
+        wait_for(lambda: self.connectable() or self.proc.poll() is not None,
+                 "the daemon's socket", timeout=30)
         if self.proc.poll() is not None:
             raise AssertionError("ioasidd exited at start:\n" + self.log())
+
+    def connectable(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.sock)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def kill(self):
+        """kill -9: no clean-up of any kind."""
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self.log_file.close()
 
     def stop(self):
         if not self.proc:
@@ -223,6 +265,19 @@ class Fixture:
     def alive(self):
         assert self.proc.poll() is None, "ioasidd died:\n" + self.log()
         self.call("org.varlink.service.GetInfo")
+
+
+def sleeper():
+    """A child that waits to be killed: a lease holder. Its stdout is not the test's, so a
+    failing test that leaves it behind does not keep meson waiting."""
+    pid = os.fork()
+    if pid == 0:
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        signal.pause()
+        os._exit(0)
+    return pid
 
 
 def run(tests):

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* io.ioasid.Broker.Acquire and Release: from the call on the socket to the fds in the reply.
+ * Every check happens before anything is claimed: the devices exist, the lease is the caller's,
+ * no group belongs to another lease, policy allows the caller every device of each group, every
+ * group is viable. Then lease.c claims the groups through the backend, all or nothing. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "acquire.h"
+#include "backend.h"
+#include "json-cleanup.h"
+#include "lease.h"
+#include "log.h"
+#include "manager.h"
+#include "pci-address.h"
+#include "sync.h"
+
+#define ACQUIRE_DEVICES_MAX 256u
+
+const vl_field acquire_fields[] = {
+        { "devices", vl_field_string_array, offsetof(acquire_args, devices), VL_FIELD_MANDATORY },
+        { "lease", vl_field_string, offsetof(acquire_args, lease), 0 },
+        { "pidFileDescriptor", vl_field_int64, offsetof(acquire_args, pidfd_index), 0 },
+        { "managed", vl_field_bool, offsetof(acquire_args, managed), 0 },
+        {},
+};
+const acquire_args acquire_defaults = { .pidfd_index = -1 };
+
+/* Error replies: each builds its parameters, or fails with -ENOMEM. */
+static int error_with(vl_link *link, const char *error, json_object *p)
+{
+        if (!p)
+                return -ENOMEM;
+        return vl_link_error(link, error, p);
+}
+
+static json_object *object_1(const char *key, json_object *v)
+{
+        json_object *o = json_object_new_object();
+
+        if (!o || !v || json_object_object_add(o, key, v) < 0) {
+                json_object_put(o);
+                json_object_put(v);
+                return NULL;
+        }
+        return o;
+}
+
+static int error_no_such_device(vl_link *link, const char *address)
+{
+        return error_with(link, "io.ioasid.Broker.NoSuchDevice",
+                          object_1("address", json_object_new_string(address)));
+}
+
+static int error_no_such_lease(vl_link *link, const char *id)
+{
+        return error_with(link, "io.ioasid.Broker.NoSuchLease",
+                          object_1("lease", json_object_new_string(id)));
+}
+
+static int error_permission(vl_link *link, const char *reason)
+{
+        return error_with(link, "io.ioasid.Broker.PermissionDenied",
+                          object_1("reason", json_object_new_string(reason)));
+}
+
+static int error_backend(vl_link *link, const char *reason)
+{
+        return error_with(link, "io.ioasid.Broker.BackendUnavailable",
+                          object_1("reason", json_object_new_string(reason)));
+}
+
+static int error_busy(vl_link *link, int group, const lease *owner)
+{
+        json_object *p = object_1("group", json_object_new_int(group));
+
+        if (p && json_object_object_add(p, "owner", lease_describe_owner(owner)) < 0)
+                p = (json_object_put(p), NULL);
+        return error_with(link, "io.ioasid.Broker.GroupBusy", p);
+}
+
+static int error_not_viable(vl_link *link, int group, char *const *reasons, size_t n,
+                            const char *reason)
+{
+        json_object *p = object_1("group", json_object_new_int(group));
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; a && i < n; i++)
+                json_object_array_add(a, json_object_new_string(reasons[i]));
+        if (a && reason)
+                json_object_array_add(a, json_object_new_string(reason));
+        if (!p || !a || json_object_object_add(p, "reasons", a) < 0) {
+                json_object_put(a);
+                json_object_put(p);
+                return -ENOMEM;
+        }
+        return vl_link_error(link, "io.ioasid.Broker.GroupNotViable", p);
+}
+
+/* The pid behind a pidfd, from its fdinfo: only pidfds have a "Pid:" line. -EBADF for any
+ * other fd, -ESRCH for a process that is gone. */
+static int pidfd_get_pid(int fd, pid_t *ret)
+{
+        char path[64], line[256];
+        FILE *f;
+        int pid = 0;
+        bool found = false;
+
+        snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Pid: %d", &pid) == 1) {
+                        found = true;
+                        break;
+                }
+        fclose(f);
+        if (!found)
+                return -EBADF;
+        if (pid <= 0)
+                return -ESRCH;
+        *ret = pid;
+        return 0;
+}
+
+/* The real uid of pid, from /proc; checked against the pidfd afterwards by the caller. */
+static int pid_get_uid(pid_t pid, uid_t *ret)
+{
+        char path[64], line[256];
+        unsigned uid;
+        FILE *f;
+        int r = -EIO;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? -ESRCH : -errno;
+        while (fgets(line, sizeof(line), f))
+                if (sscanf(line, "Uid: %u", &uid) == 1) {
+                        *ret = uid;
+                        r = 0;
+                        break;
+                }
+        fclose(f);
+        return r;
+}
+
+/* The process that will hold the fds: the one a pidfd sent with the call names (it must run
+ * as the caller's uid: nobody makes another user's process a holder), or the caller. */
+static int holder_of(vl_link *link, const acquire_args *a, int *ret_pidfd, pid_t *ret_pid,
+                     const char **ret_bad)
+{
+        const vl_peer *peer = vl_link_peer(link);
+        _cleanup_close_ int fd = -EBADF;
+        pid_t pid = 0;
+        uid_t uid = 0;
+        int r;
+
+        if (a->pidfd_index < 0) {
+                if (peer->pidfd < 0)
+                        return -ESRCH;
+                fd = fcntl(peer->pidfd, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return -errno;
+                *ret_pid = peer->pid;
+                *ret_pidfd = TAKE_FD(fd);
+                return 0;
+        }
+        *ret_bad = "pidFileDescriptor";
+        if (a->pidfd_index > INT32_MAX)
+                return -EINVAL;
+        fd = vl_link_take_fd(link, (unsigned)a->pidfd_index);
+        if (fd < 0)
+                return -EINVAL;
+        r = pidfd_get_pid(fd, &pid);
+        if (r == -EBADF)
+                return -EINVAL;
+        if (r < 0)
+                return r;
+        r = pid_get_uid(pid, &uid);
+        if (r < 0)
+                return r;
+        /* The pidfd pins the process: if it is still alive now, the uid read was its own. */
+        if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0) < 0)
+                return -ESRCH;
+        if (uid != peer->uid && peer->uid != 0)
+                return -EPERM;
+        *ret_pid = pid;
+        *ret_pidfd = TAKE_FD(fd);
+        return 0;
+}
+
+/* Whether d can be granted as it is: on a vfio driver, so that it has a node to hand out. */
+static bool on_vfio_driver(const model_device *d)
+{
+        return viability_classify(&viability_config_default, d->driver) == VIABILITY_DRIVER_VFIO;
+}
+
+/* Checks one device against everything but the kernel. > 0: replied with an error. Sets
+ * *ret_bind when its group needs binding to vfio-pci first (managed, and allowed). */
+static int check_device(vl_link *link, manager *m, const lease *l, const access_subject *s,
+                        const model_device *d, unsigned n_held, bool managed, bool *ret_bind)
+{
+        const model_group *g = d->group >= 0 ? model_find_group(m->model, d->group) : NULL;
+        bool ready;
+        policy_verdict v;
+        char why[160];
+        int r;
+
+        if (!g) {
+                snprintf(why, sizeof(why), "%s has no IOMMU group: the IOMMU cannot isolate it",
+                         d->address);
+                return error_not_viable(link, d->group, NULL, 0, why) ?: 1;
+        }
+        if (g->owner && g->owner != l)
+                return error_busy(link, g->number, g->owner) ?: 1;
+        if (s) {
+                r = access_check_device(m, &s->s, d->address, POLICY_ACQUIRE, n_held, &v);
+                if (r < 0)
+                        return r;
+                if (!v.allowed)
+                        return error_permission(link, v.reason) ?: 1;
+        }
+        ready = g->viability.viable && on_vfio_driver(d);
+        if (ready)
+                return 0;
+        if (managed) {
+                if (s) {
+                        r = access_check_device(m, &s->s, d->address, POLICY_MANAGED, n_held, &v);
+                        if (r < 0)
+                                return r;
+                        if (!v.allowed)
+                                return error_permission(link, v.reason) ?: 1;
+                }
+                *ret_bind = true;
+                return 0;
+        }
+        if (!g->viability.viable)
+                return error_not_viable(link, g->number, g->viability.reasons,
+                                        g->viability.n_reasons, NULL)
+                               ?: 1;
+        snprintf(why, sizeof(why),
+                 "%s is not bound to a vfio driver; bind it to vfio-pci, or acquire it managed",
+                 d->address);
+        return error_not_viable(link, g->number, NULL, 0, why) ?: 1;
+}
+
+/* Parses and checks the device list. > 0: replied with an error. */
+static int read_devices(vl_link *link, manager *m, json_object *array,
+                        char (**ret)[PCI_ADDRESS_SIZE], size_t *ret_n)
+{
+        size_t n = json_object_array_length(array), k = 0;
+        _cleanup_free_ char(*addresses)[PCI_ADDRESS_SIZE] = NULL;
+
+        if (n == 0 || n > ACQUIRE_DEVICES_MAX)
+                return vl_link_error_invalid_parameter(link, "devices") ?: 1;
+        addresses = calloc(n, sizeof(*addresses));
+        if (!addresses)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const char *s = json_object_get_string(json_object_array_get_idx(array, i));
+                bool dup = false;
+
+                if (!pci_address_valid_str(s))
+                        return vl_link_error_invalid_parameter(link, "devices") ?: 1;
+                if (sync_refresh_group(m, s) < 0 || !model_find_device(m->model, s))
+                        return error_no_such_device(link, s) ?: 1;
+                for (size_t j = 0; j < k; j++)
+                        dup = dup || streq(addresses[j], s);
+                if (!dup)
+                        memcpy(addresses[k++], s, PCI_ADDRESS_SIZE);
+        }
+        *ret = TAKE_PTR(addresses);
+        *ret_n = k;
+        return 0;
+}
+
+/* The reply: each fd goes once, grants of one legacy group share their index. */
+static int reply_grants(vl_link *link, const lease *l, const lease_grant *grants, size_t n)
+{
+        _cleanup_json_ json_object *p = json_object_new_object(), *a = json_object_new_array();
+        _cleanup_free_ int *index = calloc(n, sizeof(int));
+        int ioas = lease_ioas_fd(l), idx;
+
+        if (!p || !a || !index)
+                return -ENOMEM;
+        if (json_object_object_add(p, "lease", json_object_new_string(lease_id(l))) < 0 ||
+            json_object_object_add(p, "backend", json_object_new_string(lease_backend(l))) < 0)
+                return -ENOMEM;
+        idx = vl_link_push_fd(link, fcntl(ioas, F_DUPFD_CLOEXEC, 3));
+        if (idx < 0)
+                return idx;
+        if (json_object_object_add(p, "iommuFileDescriptor", json_object_new_int(idx)) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *g;
+
+                index[i] = -1;
+                for (size_t j = 0; j < i; j++)
+                        if (grants[j].fd == grants[i].fd)
+                                index[i] = index[j];
+                if (index[i] < 0) {
+                        index[i] = vl_link_push_fd(link, fcntl(grants[i].fd, F_DUPFD_CLOEXEC, 3));
+                        if (index[i] < 0)
+                                return index[i];
+                }
+                g = json_object_new_object();
+                if (!g || json_object_array_add(a, g) < 0) {
+                        json_object_put(g);
+                        return -ENOMEM;
+                }
+                if (json_object_object_add(g, "address",
+                                           json_object_new_string(grants[i].address)) < 0 ||
+                    json_object_object_add(g, "group", json_object_new_int(grants[i].group)) < 0 ||
+                    json_object_object_add(g, "fileDescriptor", json_object_new_int(index[i])) < 0)
+                        return -ENOMEM;
+        }
+        if (json_object_object_add(p, "grants", TAKE_PTR(a)) < 0)
+                return -ENOMEM;
+        return vl_link_reply(link, TAKE_PTR(p));
+}
+
+int acquire_method(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        const acquire_args *a = args;
+        const vl_peer *peer = vl_link_peer(link);
+        manager *m = userdata;
+        _cleanup_(access_subject_done) access_subject s = {};
+        _cleanup_free_ char(*addresses)[PCI_ADDRESS_SIZE] = NULL;
+        _cleanup_free_ lease_grant *grants = NULL;
+        _cleanup_free_ char *error = NULL;
+        _cleanup_free_ bool *bind = NULL;
+        const char *bad = NULL;
+        lease *l = NULL;
+        bool created = false;
+        unsigned held;
+        size_t n;
+        int pidfd = -EBADF, r;
+        pid_t pid = 0;
+
+        if (!m->backend)
+                return error_backend(link, "the kernel offers neither iommufd with vfio device "
+                                           "cdevs nor VFIO groups");
+        r = read_devices(link, m, a->devices, &addresses, &n);
+        if (r != 0)
+                return r;
+        if (a->lease) {
+                l = leases_find(m->leases, a->lease);
+                /* Another user's lease does not exist, as far as this caller can tell. */
+                if (!l || (lease_uid(l) != peer->uid && peer->uid != 0))
+                        return error_no_such_lease(link, a->lease);
+                if (lease_ioas_fd(l) < 0)
+                        return error_backend(link, "the lease was restored after a restart of "
+                                                   "the daemon and cannot grow; acquire a new one");
+        }
+        if (peer->uid != 0) {
+                r = access_subject_from_peer(peer, &s);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot resolve the caller: %m");
+        }
+        held = leases_devices_of_uid(m->leases, peer->uid);
+        bind = calloc(n, sizeof(bool));
+        if (!bind)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                r = check_device(link, m, l, peer->uid != 0 ? &s : NULL,
+                                 model_find_device(m->model, addresses[i]), held + (unsigned)i,
+                                 a->managed, &bind[i]);
+                if (r != 0)
+                        return r;
+        }
+
+        if (!l) {
+                r = holder_of(link, a, &pidfd, &pid, &bad);
+                if (r == -EINVAL && bad)
+                        return vl_link_error_invalid_parameter(link, bad);
+                if (r == -EPERM)
+                        return error_permission(link, "the holder process named by the pidfd "
+                                                      "runs as another user");
+                if (r < 0)
+                        return error_permission(link, "the holder process cannot be identified "
+                                                      "(gone, or its pid not trustworthy)");
+                r = lease_new(m->leases, peer->uid, pidfd, pid, &l);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot create a lease: %m");
+                created = true;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const model_device *d = model_find_device(m->model, addresses[i]);
+                const model_group *g;
+
+                if (!bind[i] || !d)
+                        continue;
+                r = lease_bind_group(l, d->group, &error);
+                g = model_find_group(m->model, d->group);
+                if (r >= 0 && (!g || !g->viability.viable || !on_vfio_driver(d)))
+                        r = -EIO;
+                if (r < 0) {
+                        int group = d->group;
+
+                        if (created)
+                                lease_end(l, "binding failed");
+                        if (r == -ENOMEM)
+                                return r;
+                        if (!error && g)
+                                return error_not_viable(link, group, g->viability.reasons,
+                                                        g->viability.n_reasons,
+                                                        "binding to vfio-pci did not make the "
+                                                        "group viable");
+                        return error_not_viable(link, group, NULL, 0, error ?: strerror(-r));
+                }
+        }
+        r = lease_acquire(l, addresses, n, &grants, &error);
+        if (r < 0) {
+                if (created)
+                        lease_end(l, "acquire failed");
+                if (r == -ENOMEM)
+                        return r;
+                return error_backend(link, error ?: strerror(-r));
+        }
+        log_info("Lease %s: uid %u (pid %d) acquired %zu device(s), first %s.", lease_id(l),
+                 (unsigned)peer->uid, (int)lease_pid(l), n, addresses[0]);
+        r = reply_grants(link, l, grants, n);
+        if (r < 0 && created)
+                lease_end(l, "the reply could not be sent");
+        return r;
+}
+
+const vl_field release_fields[] = {
+        { "lease", vl_field_string, offsetof(release_args, lease), VL_FIELD_MANDATORY },
+        {},
+};
+
+int release_method(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        const release_args *a = args;
+        const vl_peer *peer = vl_link_peer(link);
+        manager *m = userdata;
+        lease *l = leases_find(m->leases, a->lease);
+
+        if (!l || (lease_uid(l) != peer->uid && peer->uid != 0))
+                return error_no_such_lease(link, a->lease);
+        lease_end(l, "released");
+        return vl_link_reply(link, NULL);
+}

@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "describe.h"
+#include "json-cleanup.h"
+#include "lease.h"
+#include "log.h"
+#include "managed.h"
+#include "model.h"
+#include "sync.h"
+#include "worker.h"
+
+/* Restoring drivers waits for the holder to close the devices; past this, it is killed. */
+#define RESTORE_TIMEOUT_USEC (30 * 1000 * 1000ULL)
+
+struct lease {
+        leases *table;
+        lease *prev, *next;
+        lease_record rec; /* what is on disk, devices in the order they were added */
+        int *fds;         /* per device of rec: its grant, borrowed from the space */
+        int pidfd;
+        sd_event_source *exit_source;
+        backend_space *space;
+        bool compromised;
+        bool ending;     /* restoring managed devices: still owns its groups, takes nothing */
+        worker *restore; /* while ending */
+        char *why;
+};
+
+struct leases {
+        manager *manager;
+        lease *first;
+};
+
+int leases_new(manager *m, leases **ret)
+{
+        leases *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        t->manager = m;
+        *ret = t;
+        return 0;
+}
+
+static void lease_free(lease *l)
+{
+        worker_free(l->restore);
+        free(l->why);
+        lease_record_done(&l->rec);
+        free(l->fds);
+        backend_space_free(l->space);
+        sd_event_source_disable_unref(l->exit_source);
+        safe_close(l->pidfd);
+        free(l);
+}
+
+static void unlink_lease(lease *l)
+{
+        if (l->prev)
+                l->prev->next = l->next;
+        else
+                l->table->first = l->next;
+        if (l->next)
+                l->next->prev = l->prev;
+        l->prev = l->next = NULL;
+}
+
+leases *leases_free(leases *t)
+{
+        if (!t)
+                return NULL;
+        /* The daemon stops, the leases do not: their records stay for the next run. */
+        while (t->first) {
+                lease *l = t->first;
+
+                unlink_lease(l);
+                lease_free(l);
+        }
+        free(t);
+        return NULL;
+}
+
+lease *leases_find(leases *t, const char *id)
+{
+        for (lease *l = t->first; l; l = l->next)
+                if (!l->ending && streq(l->rec.id, id))
+                        return l;
+        return NULL;
+}
+
+bool leases_contains(leases *t, const lease *l)
+{
+        for (lease *i = t ? t->first : NULL; i; i = i->next)
+                if (i == l)
+                        return true;
+        return false;
+}
+
+unsigned leases_devices_of_uid(leases *t, uid_t uid)
+{
+        unsigned n = 0;
+
+        for (lease *l = t->first; l; l = l->next)
+                if (l->rec.uid == uid)
+                        n += (unsigned)l->rec.n_devices;
+        return n;
+}
+
+const char *lease_id(const lease *l)
+{
+        return l->rec.id;
+}
+
+uid_t lease_uid(const lease *l)
+{
+        return l->rec.uid;
+}
+
+pid_t lease_pid(const lease *l)
+{
+        return l->rec.holder_pid;
+}
+
+int lease_ioas_fd(const lease *l)
+{
+        return l->space ? backend_space_fd(l->space) : -EBADF;
+}
+
+const char *lease_backend(const lease *l)
+{
+        return backend_kind_to_string(backend_get_kind(l->table->manager->backend));
+}
+
+bool lease_dma_blocked(const lease *l)
+{
+        return backend_get_kind(l->table->manager->backend) == BACKEND_LEGACY;
+}
+
+json_object *lease_describe_owner(const lease *l)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o || json_object_object_add(o, "uid", json_object_new_int64(l->rec.uid)) < 0 ||
+            json_object_object_add(o, "pid", json_object_new_int(l->rec.holder_pid)) < 0 ||
+            json_object_object_add(o, "lease", json_object_new_string(l->rec.id)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+static void publish(lease *l, const char *kind, int group)
+{
+        _cleanup_json_ json_object *e = describe_event(kind);
+
+        if (!e || json_object_object_add(e, "lease", json_object_new_string(l->rec.id)) < 0 ||
+            (group >= 0 && json_object_object_add(e, "group", json_object_new_int(group)) < 0))
+                return;
+        manager_publish(l->table->manager, e);
+}
+
+/* Whether a device before index `before` is in group. */
+static bool has_group_before(const lease *l, int group, size_t before)
+{
+        for (size_t i = 0; i < before; i++)
+                if (l->rec.devices[i].group == group)
+                        return true;
+        return false;
+}
+
+static void set_owner(lease *l, int group, lease *owner)
+{
+        model *m = l->table->manager->model;
+        const model_group *g = model_find_group(m, group);
+
+        (void)model_set_group_owner(m, group, owner);
+        for (size_t i = 0; g && i < g->n_devices; i++)
+                (void)model_set_device_owner(m, g->devices[i], owner);
+}
+
+static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        lease *l = userdata;
+
+        log_info("Lease %s: holder pid %d exited.", l->rec.id, (int)l->rec.holder_pid);
+        lease_end(l, "holder exited");
+        return 0;
+}
+
+static int watch_holder(lease *l)
+{
+        /* A pidfd turns readable when its process exits: the lease ends on that, no polling. */
+        return sd_event_add_io(l->table->manager->event, &l->exit_source, l->pidfd, EPOLLIN,
+                               on_holder_exit, l);
+}
+
+static void link_lease(leases *t, lease *l)
+{
+        l->table = t;
+        l->next = t->first;
+        if (t->first)
+                t->first->prev = l;
+        t->first = l;
+}
+
+int lease_new(leases *t, uid_t uid, int holder_pidfd, pid_t pid, lease **ret)
+{
+        lease *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l) {
+                safe_close(holder_pidfd);
+                return -ENOMEM;
+        }
+        l->pidfd = holder_pidfd;
+        l->table = t;
+        l->rec.uid = uid;
+        l->rec.holder_pid = pid;
+        snprintf(l->rec.backend, sizeof(l->rec.backend), "%s", backend_name(t->manager->backend));
+        r = lease_id_new(l->rec.id);
+        if (r >= 0)
+                r = lease_holder_start_time(pid, &l->rec.holder_start_time);
+        if (r >= 0)
+                r = backend_space_new(t->manager->backend, &l->space);
+        if (r >= 0)
+                r = watch_holder(l);
+        if (r < 0) {
+                lease_free(l);
+                return r;
+        }
+        link_lease(t, l);
+        *ret = l;
+        return 0;
+}
+
+/* Drops devices [from, n) again: a failed acquire leaves the lease as it was. */
+static void truncate_devices(lease *l, size_t from)
+{
+        for (size_t i = l->rec.n_devices; i-- > from;) {
+                int group = l->rec.devices[i].group;
+
+                if (!has_group_before(l, group, from) && !has_group_before(l, group, i)) {
+                        if (l->space)
+                                backend_release_group(l->space, group);
+                        set_owner(l, group, NULL);
+                }
+                (void)lease_record_remove_device(&l->rec, l->rec.devices[i].address);
+        }
+}
+
+static int add_device(lease *l, const model_device *d, int *ret_fd)
+{
+        const lease_record_device *have = lease_record_find_device(&l->rec, d->address);
+        int *fds, fd, r;
+
+        fds = reallocarray(l->fds, l->rec.n_devices + 1, sizeof(int));
+        if (!fds)
+                return -ENOMEM;
+        l->fds = fds;
+        r = backend_claim(l->space, d, &fd);
+        if (r < 0)
+                return r;
+        if (have) {
+                /* Bound for the lease before (managed), granted only now. */
+                l->fds[have - l->rec.devices] = fd;
+                *ret_fd = fd;
+                return 0;
+        }
+        r = lease_record_add_device(&l->rec, d->address, d->group, false, NULL);
+        if (r < 0)
+                return r;
+        l->rec.devices[l->rec.n_devices - 1].pending = true;
+        l->fds[l->rec.n_devices - 1] = fd;
+        *ret_fd = fd;
+        return 0;
+}
+
+int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease_grant **ret_grants,
+                  char **ret_error)
+{
+        manager *m = l->table->manager;
+        _cleanup_free_ lease_grant *grants = calloc(n, sizeof(*grants));
+        size_t old = l->rec.n_devices;
+        int r = 0;
+
+        if (!grants)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const model_device *d = model_find_device(m->model, addresses[i]);
+                const lease_record_device *have = lease_record_find_device(&l->rec, addresses[i]);
+                int fd;
+
+                if (!d) {
+                        r = -ENODEV;
+                        break;
+                }
+                if (have && l->fds[have - l->rec.devices] >= 0)
+                        fd = l->fds[have - l->rec.devices];
+                else {
+                        /* The group is this lease's from the first claim on: a concurrent
+                         * request for it sees it busy, whatever happens next. */
+                        bool new_group = !model_find_group(m->model, d->group) ||
+                                         model_find_group(m->model, d->group)->owner != l;
+
+                        if (new_group)
+                                set_owner(l, d->group, l);
+                        r = add_device(l, d, &fd);
+                        if (r < 0) {
+                                if (new_group)
+                                        set_owner(l, d->group, NULL);
+                                if (ret_error &&
+                                    asprintf(ret_error, "%s: %s", d->address, strerror(-r)) < 0)
+                                        *ret_error = NULL;
+                                log_warning_errno(r, "Lease %s: cannot claim %s: %m", l->rec.id,
+                                                  d->address);
+                                break;
+                        }
+                }
+                grants[i] = (lease_grant){ .group = d->group, .fd = fd };
+                memcpy(grants[i].address, d->address, sizeof(grants[i].address));
+        }
+        /* On disk before any fd leaves: a daemon killed after this finds the lease. */
+        if (r >= 0) {
+                for (size_t i = 0; i < l->rec.n_devices; i++)
+                        l->rec.devices[i].pending = false;
+                r = lease_store_save(m->state_fd, &l->rec);
+                if (r < 0)
+                        log_error_errno(r, "Lease %s: cannot record it, refusing: %m", l->rec.id);
+        }
+        if (r < 0) {
+                truncate_devices(l, old);
+                return r;
+        }
+        for (size_t i = old; i < l->rec.n_devices; i++)
+                if (!has_group_before(l, l->rec.devices[i].group, i))
+                        publish(l, "leaseAcquired", l->rec.devices[i].group);
+        *ret_grants = TAKE_PTR(grants);
+        return 0;
+}
+
+static void publish_compromised(lease *l, const model_change *c)
+{
+        _cleanup_json_ json_object *e = describe_event("leaseCompromised");
+
+        if (!e || json_object_object_add(e, "lease", json_object_new_string(l->rec.id)) < 0 ||
+            json_object_object_add(e, "group", json_object_new_int(c->group)) < 0 ||
+            json_object_object_add(e, "address", json_object_new_string(c->address)) < 0 ||
+            (c->new_driver &&
+             json_object_object_add(e, "driver", json_object_new_string(c->new_driver)) < 0))
+                return;
+        manager_publish(l->table->manager, e);
+}
+
+void lease_device_changed(lease *l, const model_change *c)
+{
+        manager *m = l->table->manager;
+        int r;
+
+        switch (c->kind) {
+        case MODEL_DRIVER_CHANGED:
+                if (viability_classify(&viability_config_default, c->new_driver) !=
+                    VIABILITY_DRIVER_HOST)
+                        return;
+                l->compromised = true;
+                log_warning("AUDIT lease=%s uid=%u group=%d: host driver %s bound to %s in a "
+                            "leased group; its isolation is gone.",
+                            l->rec.id, (unsigned)l->rec.uid, c->group, c->new_driver, c->address);
+                publish_compromised(l, c);
+                return;
+        case MODEL_DEVICE_REMOVED: {
+                const lease_record_device *d = lease_record_find_device(&l->rec, c->address);
+                size_t i;
+
+                if (!d)
+                        return;
+                i = (size_t)(d - l->rec.devices);
+                log_info("Lease %s: %s was removed.", l->rec.id, c->address);
+                memmove(l->fds + i, l->fds + i + 1, (l->rec.n_devices - i - 1) * sizeof(int));
+                (void)lease_record_remove_device(&l->rec, c->address);
+                if (l->rec.n_devices == 0) {
+                        lease_end(l, "its last device is gone");
+                        return;
+                }
+                r = lease_store_save(m->state_fd, &l->rec);
+                if (r < 0)
+                        log_error_errno(r, "Lease %s: cannot update its record: %m", l->rec.id);
+                return;
+        }
+        default:
+                return;
+        }
+}
+
+/* Frees every group the lease holds, as the model has them: a record may have lost a device
+ * the group still has. Returns how many. */
+static size_t disown_all(lease *l)
+{
+        size_t n, k = 0;
+        const model_group *const *groups = model_groups(l->table->manager->model, &n);
+
+        for (size_t i = 0; i < n; i++)
+                if (groups[i]->owner == l) {
+                        int number = groups[i]->number;
+
+                        /* set_owner changes the model's arrays: the group by number. */
+                        set_owner(l, number, NULL);
+                        publish(l, "leaseReleased", number);
+                        groups = model_groups(l->table->manager->model, &n);
+                        k++;
+                }
+        return k;
+}
+
+static void end_now(lease *l)
+{
+        manager *m = l->table->manager;
+        int r;
+
+        if (disown_all(l) == 0)
+                publish(l, "leaseReleased", -1);
+        r = lease_store_remove(m->state_fd, l->rec.id);
+        if (r < 0)
+                log_error_errno(r, "Lease %s: cannot remove its record: %m", l->rec.id);
+        unlink_lease(l);
+        lease_free(l);
+}
+
+/* The managed devices of a record, for managed_restore. */
+static size_t managed_of(const lease_record *rec, managed_device *ret)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < rec->n_devices; i++)
+                if (rec->devices[i].managed) {
+                        ret[n] = (managed_device){ .changed = true };
+                        memcpy(ret[n].address, rec->devices[i].address, PCI_ADDRESS_SIZE);
+                        memcpy(ret[n].original_driver, rec->devices[i].original_driver,
+                               sizeof(ret[n].original_driver));
+                        n++;
+                }
+        return n;
+}
+
+/* In the worker: may block until the holder has closed the devices. */
+static int restore_in_child(void *userdata)
+{
+        lease *l = userdata;
+        _cleanup_free_ managed_device *devices =
+                calloc(MAX(l->rec.n_devices, (size_t)1), sizeof(*devices));
+        _cleanup_free_ char *error = NULL;
+        size_t n;
+        int r;
+
+        if (!devices)
+                return -ENOMEM;
+        n = managed_of(&l->rec, devices);
+        r = managed_restore(&l->table->manager->managed, devices, n, &error);
+        if (r < 0)
+                log_error_errno(r, "Lease %s: restoring drivers failed: %s", l->rec.id,
+                                error ?: strerror(-r));
+        return r;
+}
+
+static void restore_done(int result, void *userdata)
+{
+        lease *l = userdata;
+
+        l->restore = NULL;
+        if (result < 0)
+                log_warning_errno(result, "AUDIT lease=%s: managed devices not all restored: %m",
+                                  l->rec.id);
+        else
+                log_info("Lease %s: managed devices are back on their drivers.", l->rec.id);
+        /* Whatever the drivers are now, the model reads them again. */
+        for (size_t i = 0; i < l->rec.n_devices; i++)
+                (void)sync_refresh_group(l->table->manager, l->rec.devices[i].address);
+        end_now(l);
+}
+
+static bool has_managed(const lease *l)
+{
+        for (size_t i = 0; i < l->rec.n_devices; i++)
+                if (l->rec.devices[i].managed)
+                        return true;
+        return false;
+}
+
+void lease_end(lease *l, const char *why)
+{
+        int r;
+
+        if (l->ending)
+                return;
+        log_info("Lease %s of uid %u ends: %s.", l->rec.id, (unsigned)l->rec.uid, why);
+        l->ending = true;
+        l->exit_source = sd_event_source_disable_unref(l->exit_source);
+        /* The kernel lets go of the groups once the holder's copies are closed too. */
+        l->space = backend_space_free(l->space);
+        if (!has_managed(l)) {
+                end_now(l);
+                return;
+        }
+        /* The groups stay the lease's until their drivers are back: nobody may take a group
+         * that is being rebound under them. */
+        r = worker_start(l->table->manager->event, restore_in_child, restore_done, l,
+                         RESTORE_TIMEOUT_USEC, &l->restore);
+        if (r < 0) {
+                log_error_errno(r, "Lease %s: cannot start restoring drivers: %m", l->rec.id);
+                end_now(l);
+        }
+}
+
+int lease_bind_group(lease *l, int group, char **ret_error)
+{
+        manager *m = l->table->manager;
+        const model_group *g = model_find_group(m->model, group);
+        _cleanup_free_ const char **addresses = NULL;
+        _cleanup_free_ managed_device *bound = NULL;
+        size_t n = 0, old = l->rec.n_devices;
+        bool new_group;
+        int r;
+
+        if (!g)
+                return -ENOENT;
+        new_group = g->owner != l;
+        addresses = calloc(g->n_devices + 1, sizeof(char *));
+        bound = calloc(g->n_devices + 1, sizeof(*bound));
+        if (!addresses || !bound)
+                return -ENOMEM;
+        for (size_t i = 0; i < g->n_devices; i++) {
+                const model_device *d = model_group_device(m->model, g, i);
+                viability_driver_kind k =
+                        d ? viability_classify(&viability_config_default, d->driver)
+                          : VIABILITY_DRIVER_HOST;
+
+                if (!d)
+                        return -ENODEV;
+                if (k == VIABILITY_DRIVER_VFIO || k == VIABILITY_DRIVER_BRIDGE ||
+                    lease_record_find_device(&l->rec, d->address))
+                        continue;
+                /* Driver-less bridges stay as they are: no DMA of their own, nothing to grant. */
+                if (!d->driver && d->class && strncmp(d->class, "0x0604", 6) == 0)
+                        continue;
+                addresses[n++] = d->address;
+        }
+        if (n == 0)
+                return 0;
+
+        /* Recorded before the first write: whatever happens next, a restart knows what to put
+         * back. */
+        for (size_t i = 0; i < n; i++) {
+                const model_device *d = model_find_device(m->model, addresses[i]);
+                int *fds = reallocarray(l->fds, l->rec.n_devices + 1, sizeof(int));
+
+                if (!fds)
+                        return -ENOMEM;
+                l->fds = fds;
+                r = lease_record_add_device(&l->rec, d->address, group, true, d->driver);
+                if (r < 0)
+                        goto fail;
+                l->rec.devices[l->rec.n_devices - 1].pending = true;
+                l->fds[l->rec.n_devices - 1] = -EBADF;
+        }
+        if (new_group)
+                set_owner(l, group, l);
+        r = lease_store_save(m->state_fd, &l->rec);
+        if (r < 0)
+                goto fail;
+
+        log_info("AUDIT lease=%s uid=%u: binding %zu device(s) of group %d to vfio-pci.", l->rec.id,
+                 (unsigned)l->rec.uid, n, group);
+        r = managed_bind(&m->managed, addresses, n, bound, ret_error);
+        for (size_t i = 0; i < n; i++)
+                (void)sync_refresh_group(m, addresses[i]);
+        if (r < 0)
+                goto fail;
+        return 0;
+fail:
+        truncate_devices(l, old);
+        if (new_group && model_find_group(m->model, group))
+                set_owner(l, group, NULL);
+        (void)lease_store_save(m->state_fd, &l->rec);
+        return r;
+}
+
+/* A record of an earlier run whose holder still runs: the lease goes on, without fds of the
+ * daemon's own (they died with the old process; the holder's keep the groups claimed). */
+static int adopt(leases *t, lease_record *rec, int pidfd)
+{
+        lease *l = calloc(1, sizeof(*l));
+        int r;
+
+        if (!l) {
+                safe_close(pidfd);
+                return -ENOMEM;
+        }
+        l->table = t;
+        l->pidfd = pidfd;
+        l->rec = *rec;
+        *rec = (lease_record){};
+        l->fds = calloc(MAX(l->rec.n_devices, (size_t)1), sizeof(int));
+        r = !l->fds ? -ENOMEM : pidfd >= 0 ? watch_holder(l) : 0;
+        if (r < 0) {
+                lease_free(l);
+                return r;
+        }
+        for (size_t i = 0; i < l->rec.n_devices; i++) {
+                l->fds[i] = -EBADF;
+                if (!has_group_before(l, l->rec.devices[i].group, i))
+                        set_owner(l, l->rec.devices[i].group, l);
+        }
+        link_lease(t, l);
+        if (pidfd >= 0)
+                log_info("Lease %s of uid %u (holder pid %d) restored.", l->rec.id,
+                         (unsigned)l->rec.uid, (int)l->rec.holder_pid);
+        return 0;
+}
+
+/* Devices of an Acquire that never answered: their fds never left the daemon that died, so
+ * nobody holds them and putting their drivers back cannot block. Returns the number of devices
+ * left in the record (0: the record is gone), or a negative errno. */
+static int drop_pending(leases *t, lease_record *rec)
+{
+        manager *m = t->manager;
+        _cleanup_free_ managed_device *devices =
+                calloc(MAX(rec->n_devices, (size_t)1), sizeof(*devices));
+        _cleanup_free_ char *error = NULL;
+        size_t n = 0, before = rec->n_devices;
+        int r;
+
+        if (!devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < rec->n_devices; i++)
+                if (rec->devices[i].pending && rec->devices[i].managed) {
+                        devices[n] = (managed_device){ .changed = true };
+                        memcpy(devices[n].address, rec->devices[i].address, PCI_ADDRESS_SIZE);
+                        memcpy(devices[n].original_driver, rec->devices[i].original_driver,
+                               sizeof(devices[n].original_driver));
+                        n++;
+                }
+        if (n > 0) {
+                r = managed_restore(&m->managed, devices, n, &error);
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "AUDIT lease=%s: drivers of an unfinished acquire "
+                                          "not all restored: %s",
+                                          rec->id, error ?: strerror(-r));
+                else
+                        log_info("Lease %s: put back %zu device(s) of an unfinished acquire.",
+                                 rec->id, n);
+        }
+        for (size_t i = rec->n_devices; i-- > 0;)
+                if (rec->devices[i].pending) {
+                        (void)sync_refresh_group(m, rec->devices[i].address);
+                        (void)lease_record_remove_device(rec, rec->devices[i].address);
+                }
+        if (rec->n_devices == 0) {
+                r = lease_store_remove(m->state_fd, rec->id);
+                if (r < 0)
+                        log_error_errno(r, "Lease %s: cannot remove its record: %m", rec->id);
+                return 0;
+        }
+        if (rec->n_devices < before) {
+                r = lease_store_save(m->state_fd, rec);
+                if (r < 0)
+                        return log_error_errno(r, "Lease %s: cannot update its record: %m",
+                                               rec->id);
+        }
+        return (int)MIN(rec->n_devices, (size_t)INT32_MAX);
+}
+
+int leases_restore(leases *t)
+{
+        manager *m = t->manager;
+        lease_record *recs = NULL;
+        size_t n = 0;
+        int r;
+
+        r = lease_store_load(m->state_fd, &recs, &n);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read lease records: %m");
+        for (size_t i = 0; i < n; i++) {
+                int pidfd = -EBADF;
+
+                r = drop_pending(t, &recs[i]);
+                if (r <= 0)
+                        continue;
+                r = lease_holder_pidfd(recs[i].holder_pid, recs[i].holder_start_time, &pidfd);
+                if (r >= 0) {
+                        r = adopt(t, &recs[i], pidfd);
+                        if (r < 0)
+                                log_error_errno(r, "Lease %s: cannot restore it: %m", recs[i].id);
+                        continue;
+                }
+                log_info("Lease %s: holder pid %d is gone, ending the lease.", recs[i].id,
+                         (int)recs[i].holder_pid);
+                /* Taken back in, and ended the ordinary way: managed devices get their drivers
+                 * back before the groups are free. */
+                r = adopt(t, &recs[i], -EBADF);
+                if (r < 0) {
+                        log_error_errno(r, "Lease %s: cannot end it: %m", recs[i].id);
+                        continue;
+                }
+                lease_end(t->first, "its holder is gone");
+        }
+        lease_records_free(recs, n);
+        return 0;
+}

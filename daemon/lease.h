@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Leases: who owns which IOMMU groups. A lease belongs to a uid and to a holder process (a
+ * pidfd); it holds whole groups, never single devices, and with them the fds the backend opened
+ * for it (the address space, and per device its cdev or group fd). The daemon keeps its own
+ * copies of those fds for as long as the lease lasts, so the kernel keeps the group claimed
+ * between grants and the holder's exit.
+ *
+ * A lease ends on Release, when its holder exits (the pidfd becomes readable: no polling), on
+ * Revoke, or when its last device is gone. Every lease is recorded under the state directory
+ * before its fds leave, and its record removed only after it has ended, so a daemon killed at
+ * any point finds on restart every lease that may have fds out. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "lease-store.h"
+#include "manager.h"
+
+typedef struct lease lease;
+typedef struct leases leases;
+
+typedef struct lease_grant {
+        char address[PCI_ADDRESS_SIZE];
+        int group;
+        int fd; /* borrowed from the lease: push a dup */
+} lease_grant;
+
+int leases_new(manager *m, leases **ret);
+leases *leases_free(leases *t);
+/* Reads the records of an earlier run: leases whose holder still runs are kept, the others
+ * ended (managed devices restored). */
+int leases_restore(leases *t);
+
+lease *leases_find(leases *t, const char *id);
+/* Whether l is a live lease of t (a change list may name one that ended meanwhile). */
+bool leases_contains(leases *t, const lease *l);
+/* Devices held by uid in all its leases (policy's maxDevices). */
+unsigned leases_devices_of_uid(leases *t, uid_t uid);
+
+const char *lease_id(const lease *l);
+uid_t lease_uid(const lease *l);
+pid_t lease_pid(const lease *l);
+const char *lease_backend(const lease *l);
+/* The address space's fd to hand out, borrowed; -EBADF for a lease restored from an earlier
+ * run (its fds are with the holder only). */
+int lease_ioas_fd(const lease *l);
+/* Whether the kernel holds the lease's groups claimed now, by what the daemon itself did:
+ * legacy, a group fd with the container set. An iommufd lease's cdevs are handed out unbound,
+ * so the kernel claims the group only when the holder binds a device to its iommufd. */
+bool lease_dma_blocked(const lease *l);
+/* The interface's Owner object. */
+json_object *lease_describe_owner(const lease *l);
+
+/* Takes holder_pidfd. */
+int lease_new(leases *t, uid_t uid, int holder_pidfd, pid_t pid, lease **ret);
+/* Claims addresses (all known, each group free or this lease's already, viable) for l, all or
+ * nothing, and records the lease before returning. ret_grants gets one entry per address, in
+ * order (malloc'd). On failure l is as it was (ret_error, optional, says which device failed
+ * how); a lease that holds nothing after a failure is for the caller to end. */
+int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease_grant **ret_grants,
+                  char **ret_error);
+/* Managed mode: binds the devices of group that are on no vfio driver (bridges aside) to
+ * vfio-pci for l, recording each with its original driver before the first write; the lease
+ * owns the group from then on. All or nothing (ret_error says which device and step failed).
+ * The drivers are restored when the lease ends. */
+int lease_bind_group(lease *l, int group, char **ret_error);
+
+/* Reacts to a change of a device or group the lease holds (c->owner is l): a host driver bound
+ * into a leased group compromises the lease (the kernel should have refused: the group's
+ * isolation is gone; audited and reported, the holder keeps what it has), a device that went
+ * away leaves the lease (which ends with its last device). */
+void lease_device_changed(lease *l, const model_change *c);
+
+/* Ends l: closes its fds, restores managed devices (off the main loop: unbinding waits for the
+ * holder to close them; the groups stay owned until that is done), removes its record, frees
+ * it. */
+void lease_end(lease *l, const char *why);

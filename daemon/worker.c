@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+#include "worker.h"
+
+struct worker {
+        pid_t pid;
+        int pidfd;
+        sd_event_source *exit_source, *timer;
+        void (*done)(int result, void *userdata);
+        void *userdata;
+};
+
+worker *worker_free(worker *w)
+{
+        if (!w)
+                return NULL;
+        if (w->pidfd >= 0) {
+                (void)syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+                (void)waitid(P_PIDFD, (id_t)w->pidfd, NULL, WEXITED);
+        }
+        sd_event_source_disable_unref(w->exit_source);
+        sd_event_source_disable_unref(w->timer);
+        safe_close(w->pidfd);
+        free(w);
+        return NULL;
+}
+
+static void finish(worker *w, int result)
+{
+        void (*done)(int, void *) = w->done;
+        void *userdata = w->userdata;
+
+        w->done = NULL;
+        worker_free(w);
+        if (done)
+                done(result, userdata);
+}
+
+static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        worker *w = userdata;
+        siginfo_t si = {};
+        int result;
+
+        if (waitid(P_PIDFD, (id_t)w->pidfd, &si, WEXITED) < 0)
+                result = -errno;
+        else if (si.si_code == CLD_EXITED)
+                result = -si.si_status;
+        else
+                result = -EINTR;
+        w->pidfd = safe_close(w->pidfd);
+        finish(w, result);
+        return 0;
+}
+
+static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        finish(userdata, -ETIME);
+        return 0;
+}
+
+int worker_start(sd_event *event, int (*fn)(void *userdata),
+                 void (*done)(int result, void *userdata), void *userdata, uint64_t timeout_usec,
+                 worker **ret)
+{
+        worker *w = calloc(1, sizeof(*w));
+        int r;
+
+        if (!w)
+                return -ENOMEM;
+        w->pidfd = -EBADF;
+        w->done = done;
+        w->userdata = userdata;
+        w->pid = fork();
+        if (w->pid < 0) {
+                r = -errno;
+                free(w);
+                return r;
+        }
+        if (w->pid == 0) {
+                r = fn(userdata);
+                /* Exit statuses are 8 bits: errnos fit. */
+                _exit(r < 0 ? MIN(-r, 255) : 0);
+        }
+        w->pidfd = (int)syscall(SYS_pidfd_open, w->pid, 0);
+        r = w->pidfd < 0 ? -errno : 0;
+        if (r >= 0)
+                r = sd_event_add_io(event, &w->exit_source, w->pidfd, EPOLLIN, on_child_exit, w);
+        if (r >= 0 && timeout_usec > 0)
+                r = sd_event_add_time_relative(event, &w->timer, CLOCK_MONOTONIC, timeout_usec, 0,
+                                               on_timeout, w);
+        if (r < 0) {
+                if (w->pidfd < 0) {
+                        kill(w->pid, SIGKILL);
+                        (void)waitpid(w->pid, NULL, 0);
+                }
+                w->done = NULL;
+                worker_free(w);
+                return r;
+        }
+        *ret = w;
+        return 0;
+}
