@@ -5,11 +5,14 @@
 #include <string.h>
 
 #include "access.h"
+#include "admin-bind.h"
 #include "admin.h"
 #include "json-cleanup.h"
+#include "lease.h"
 #include "log.h"
 #include "manager.h"
 #include "pci-address.h"
+#include "revoke.h"
 #include "sync.h"
 
 static int method_rescan(vl_link *link, json_object *params, void *args, void *userdata)
@@ -93,11 +96,45 @@ static int method_check_policy(vl_link *link, json_object *params, void *args, v
         return vl_link_reply(link, TAKE_PTR(p));
 }
 
+typedef struct lease_args {
+        const char *lease;
+} lease_args;
+
+static const vl_field lease_fields[] = {
+        { "lease", vl_field_string, offsetof(lease_args, lease), VL_FIELD_MANDATORY },
+        {},
+};
+
+static int method_revoke(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        const lease_args *a = args;
+        manager *d = userdata;
+        lease *l = leases_find(d->leases, a->lease);
+        _cleanup_json_ json_object *p = NULL;
+
+        if (!l) {
+                p = json_object_new_object();
+                if (!p || json_object_object_add(p, "lease", json_object_new_string(a->lease)) < 0)
+                        return -ENOMEM;
+                return vl_link_error(link, "io.ioasid.Admin.NoSuchLease", TAKE_PTR(p));
+        }
+        /* Answered from revoke.c once the lease has ended. */
+        return revoke_start(d, l, link, vl_link_peer(link)->uid);
+}
+
 static const vl_method admin_methods[] = {
-        /* Binding and revocation come with ownership; until then: MethodNotImplemented. */
-        { .name = "Bind" },
-        { .name = "Unbind" },
-        { .name = "Revoke" },
+        { .name = "Bind",
+          .handler = bind_method,
+          .fields = bind_fields,
+          .args_size = sizeof(bind_args) },
+        { .name = "Unbind",
+          .handler = unbind_method,
+          .fields = unbind_fields,
+          .args_size = sizeof(unbind_args) },
+        { .name = "Revoke",
+          .handler = method_revoke,
+          .fields = lease_fields,
+          .args_size = sizeof(lease_args) },
         { .name = "Rescan", .handler = method_rescan },
         { .name = "ReloadPolicy", .handler = method_reload_policy },
         { .name = "CheckPolicy",

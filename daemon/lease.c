@@ -31,6 +31,8 @@ struct lease {
         bool ending;     /* restoring managed devices: still owns its groups, takes nothing */
         worker *restore; /* while ending */
         char *why;
+        void (*end_cb)(const char *id, void *userdata);
+        void *end_userdata;
 };
 
 struct leases {
@@ -416,11 +418,36 @@ static size_t disown_all(lease *l)
         return k;
 }
 
+int lease_holder_pidfd_get(const lease *l)
+{
+        return l->pidfd;
+}
+
+const lease_record *lease_get_record(const lease *l)
+{
+        return &l->rec;
+}
+
+void lease_drop_fds(lease *l)
+{
+        l->space = backend_space_free(l->space);
+        for (size_t i = 0; i < l->rec.n_devices; i++)
+                l->fds[i] = -EBADF;
+}
+
+void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata), void *userdata)
+{
+        l->end_cb = cb;
+        l->end_userdata = userdata;
+}
+
 static void end_now(lease *l)
 {
         manager *m = l->table->manager;
         int r;
 
+        if (l->end_cb)
+                l->end_cb(l->rec.id, l->end_userdata);
         if (disown_all(l) == 0)
                 publish(l, "leaseReleased", -1);
         r = lease_store_remove(m->state_fd, l->rec.id);

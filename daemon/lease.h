@@ -64,6 +64,15 @@ int lease_new(leases *t, uid_t uid, int holder_pidfd, pid_t pid, lease **ret);
  * how); a lease that holds nothing after a failure is for the caller to end. */
 int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease_grant **ret_grants,
                   char **ret_error);
+/* The holder's pidfd (borrowed), and the lease's devices as recorded. */
+int lease_holder_pidfd_get(const lease *l);
+const lease_record *lease_get_record(const lease *l);
+/* Closes the daemon's own copies of the lease's fds: from then on only the holder keeps the
+ * devices open (Revoke asks the kernel to take them back, which waits for exactly that). */
+void lease_drop_fds(lease *l);
+/* Called once, when l is gone (after its drivers are restored); one per lease. */
+void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata), void *userdata);
+
 /* Managed mode: binds the devices of group that are on no vfio driver (bridges aside) to
  * vfio-pci for l, recording each with its original driver before the first write; the lease
  * owns the group from then on. All or nothing (ret_error says which device and step failed).

@@ -22,6 +22,8 @@ static void help(void)
                "                       the system's (for tests on a generated sysfs)\n"
                "  --backend NAME       iommufd, legacy, or fake (generated sysfs trees only);\n"
                "                       default: iommufd where the kernel has it, else legacy\n"
+               "  --revoke-timeout SEC how long Revoke waits for a holder before killing it\n"
+               "                       (default 10)\n"
                "  --fake-kernel PROG   tests on a generated sysfs: run PROG to play the kernel's\n"
                "                       part of driver bind, unbind and probe writes\n"
                "  --log-level LEVEL    err, warning, notice, info, debug\n");
@@ -38,7 +40,8 @@ int main(int argc, char **argv)
                 ARG_UEVENT,
                 ARG_LOG,
                 ARG_BACKEND,
-                ARG_FAKE_KERNEL
+                ARG_FAKE_KERNEL,
+                ARG_REVOKE_TIMEOUT,
         };
         static const struct option options[] = {
                 { "sysfs-root", required_argument, NULL, ARG_SYSFS },
@@ -49,6 +52,7 @@ int main(int argc, char **argv)
                 { "uevent-socket", required_argument, NULL, ARG_UEVENT },
                 { "backend", required_argument, NULL, ARG_BACKEND },
                 { "fake-kernel", required_argument, NULL, ARG_FAKE_KERNEL },
+                { "revoke-timeout", required_argument, NULL, ARG_REVOKE_TIMEOUT },
                 { "log-level", required_argument, NULL, ARG_LOG },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, 'V' },
@@ -60,6 +64,7 @@ int main(int argc, char **argv)
                 .state_dir = "/run/ioasid",
                 .policy_dir = "/etc/ioasid/policy.d",
                 .socket_path = "/run/ioasid/io.ioasid.Broker",
+                .revoke_timeout_usec = 10 * 1000000ULL,
         };
         manager *d = NULL;
         int c, r;
@@ -92,6 +97,19 @@ int main(int argc, char **argv)
                 case ARG_FAKE_KERNEL:
                         config.fake_kernel = optarg;
                         break;
+                case ARG_REVOKE_TIMEOUT: {
+                        char *end;
+                        unsigned long s;
+
+                        errno = 0;
+                        s = strtoul(optarg, &end, 10);
+                        if (errno || end == optarg || *end || s == 0 || s > 3600) {
+                                fprintf(stderr, "--revoke-timeout takes 1 to 3600 seconds.\n");
+                                return 2;
+                        }
+                        config.revoke_timeout_usec = s * 1000000ULL;
+                        break;
+                }
                 case ARG_LOG:
                         setenv("IOASID_LOG_LEVEL", optarg, 1);
                         log_parse_env();

@@ -5,6 +5,7 @@
  * server's userdata. */
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "events.h"
@@ -23,8 +24,9 @@ typedef struct manager_config {
         const char *state_dir;
         const char *policy_dir;
         const char *socket_path;
-        const char *uevent_socket; /* tests: inject uevents here instead of the system's */
-        const char *backend;       /* "iommufd", "legacy", "fake"; NULL: chosen by the kernel */
+        const char *uevent_socket;    /* tests: inject uevents here instead of the system's */
+        const char *backend;          /* "iommufd", "legacy", "fake"; NULL: chosen by the kernel */
+        uint64_t revoke_timeout_usec; /* how long Revoke waits for the holder to let go */
         const char *fake_kernel; /* tests: a program that plays the kernel's part of sysfs writes */
 } manager_config;
 

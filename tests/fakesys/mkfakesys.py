@@ -178,6 +178,9 @@ class Tree:
             os.makedirs(self.s(d), exist_ok=True)
         for f, v in (("drivers_probe", ""), ("drivers_autoprobe", "1\n"), ("rescan", "")):
             self.write(self.s("bus", "pci", f), v)
+        # The modules a VFIO host has loaded, bound to nothing yet.
+        for driver in ("vfio-pci", "pci-stub"):
+            self.ensure_driver(driver)
         os.makedirs(os.path.join(self.dev, "vfio"), exist_ok=True)
         self.write(os.path.join(self.dev, "vfio", "vfio"), "10:196\n")
         if kernel == "iommufd":
@@ -350,6 +353,9 @@ class Tree:
         devpath = self.device_path(addr)
         override = self.read(self.s(devpath, "driver_override"), "(null)")
         if self.driver_of(devpath) or override in ("(null)", ""):
+            return
+        # Only a driver the kernel has can take the device; probing reports success anyway.
+        if not os.path.isdir(self.s("bus", "pci", "drivers", override)):
             return
         self.bind(addr, override)
 

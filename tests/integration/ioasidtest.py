@@ -119,12 +119,13 @@ class Fixture:
     """A fake sysfs tree and ioasidd serving it. Use as a context manager."""
 
     def __init__(self, daemon, mkfakesys, layout="seed", create_args=(), policy=None,
-                 fake_kernel=None):
+                 fake_kernel=None, extra_args=()):
         self.daemon = daemon
         self.mkfakesys = mkfakesys
         # A shell script body run before the generator plays the kernel ("$1" action, "$2"
         # address): tests inject failures and crashes with it.
         self.fake_kernel = fake_kernel or ""
+        self.extra_args = list(extra_args)
         self.layout = layout
         self.create_args = list(create_args)
         self.policy = policy or {}
@@ -203,7 +204,7 @@ class Fixture:
              "--state-dir", os.path.join(self.root, "state"),
              "--policy-dir", self.policy_dir, "--socket", self.sock,
              "--uevent-socket", self.uevents, "--backend", "fake",
-             "--fake-kernel", self.kernel_script, "--log-level", "debug"],
+             "--fake-kernel", self.kernel_script, "--log-level", "debug"] + self.extra_args,
             stdout=self.log_file, stderr=subprocess.STDOUT)
         wait_for(lambda: self.connectable() or self.proc.poll() is not None,
                  "the daemon's socket", timeout=30)

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* io.ioasid.Admin.Revoke: ends a lease against its holder's will. A VFIO fd cannot be taken
+ * back, so the daemon closes its own copies and asks the kernel to unbind each device from its
+ * vfio driver: the kernel relays a device request to the holder and waits for it to close the
+ * device. That wait happens in a worker, off the main loop, for a bounded time; past it the
+ * holder is killed through its pidfd. Every step is in the audit log. The call is answered when
+ * the lease has ended. */
+
+#include "lease.h"
+#include "varlink.h"
+
+int revoke_start(manager *m, lease *l, vl_link *link, uid_t by);
