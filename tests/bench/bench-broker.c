@@ -74,7 +74,7 @@ static double start_daemon(const fakesys *f)
         if (daemon_pid == 0) {
                 execl(daemon_bin, daemon_bin, "--sysfs-root", sys, "--dev-root", dev, "--state-dir",
                       state, "--policy-dir", policy, "--socket", sock_path, "--uevent-socket",
-                      uevent_path, "--log-level", "warning", (char *)NULL);
+                      uevent_path, "--backend", "fake", "--log-level", "warning", (char *)NULL);
                 _exit(127);
         }
         /* The socket appears once the first scan is done. */
@@ -224,6 +224,111 @@ static void wait_events(vl_client *c, const char *kind, int want)
         }
 }
 
+/* A one-byte request answered by a message of n bytes carrying n_fds fds (SCM_RIGHTS) from
+ * another process: the floor under an Acquire that hands out the same. */
+static double floor_fds_ms(size_t n, int n_fds, int rounds)
+{
+        _cleanup_free_ char *buf = malloc(n + 1);
+        double *t = calloc((size_t)rounds, sizeof(double)), m;
+        int sv[2];
+        pid_t pid;
+
+        ASSERT_TRUE(buf && t && n_fds <= 8);
+        memset(buf, 'x', n);
+        buf[n] = 0;
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                int fds[8];
+                char c;
+
+                close(sv[0]);
+                for (int i = 0; i < n_fds; i++)
+                        fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
+                while (read(sv[1], &c, 1) == 1) {
+                        union {
+                                struct cmsghdr h;
+                                char buf[CMSG_SPACE(sizeof(int) * 8)];
+                        } control = {};
+                        struct iovec iov = { .iov_base = buf, .iov_len = n + 1 };
+                        struct msghdr mh = { .msg_iov = &iov,
+                                             .msg_iovlen = 1,
+                                             .msg_control = &control,
+                                             .msg_controllen = CMSG_SPACE(sizeof(int) * n_fds) };
+                        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+                        cm->cmsg_level = SOL_SOCKET;
+                        cm->cmsg_type = SCM_RIGHTS;
+                        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
+                        if (sendmsg(sv[1], &mh, 0) != (ssize_t)(n + 1))
+                                _exit(1);
+                }
+                _exit(0);
+        }
+        close(sv[1]);
+        for (int i = 0; i < rounds; i++) {
+                union {
+                        struct cmsghdr h;
+                        char buf[CMSG_SPACE(sizeof(int) * 8)];
+                } control;
+                struct iovec iov = { .iov_base = buf, .iov_len = n + 1 };
+                struct msghdr mh = { .msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = &control,
+                                     .msg_controllen = sizeof(control) };
+                double t0 = now_ms();
+                struct cmsghdr *cm;
+
+                ASSERT_EQ(write(sv[0], "?", 1), 1);
+                ASSERT_TRUE(recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC) > 0);
+                cm = CMSG_FIRSTHDR(&mh);
+                ASSERT_TRUE(cm && cm->cmsg_type == SCM_RIGHTS);
+                for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
+                        close(((int *)CMSG_DATA(cm))[k]);
+                t[i] = now_ms() - t0;
+        }
+        close(sv[0]);
+        waitpid(pid, NULL, 0);
+        m = median(t, (size_t)rounds);
+        free(t);
+        return m;
+}
+
+/* Acquire of one device and Release of its lease, as one client would: two calls. */
+static void bench_acquire(vl_client *c, const char *address)
+{
+        enum { ROUNDS = 301 };
+        double t[ROUNDS];
+        size_t bytes = 0;
+
+        for (int i = 0; i < ROUNDS; i++) {
+                _cleanup_json_ json_object *p = json_object_new_object(),
+                                           *a = json_object_new_array();
+                json_object *lease;
+                vl_reply r;
+                double t0 = now_ms();
+
+                json_object_array_add(a, json_object_new_string(address));
+                json_object_object_add(p, "devices", TAKE_PTR(a));
+                ASSERT_OK(vl_client_call(c, "io.ioasid.Broker.Acquire", TAKE_PTR(p), NULL, 0, &r));
+                ASSERT_TRUE(!r.error);
+                ASSERT_TRUE(json_object_object_get_ex(r.parameters, "lease", &lease));
+                p = json_object_new_object();
+                json_object_object_add(p, "lease", json_object_get(lease));
+                bytes = reply_bytes(&r);
+                vl_reply_done(&r);
+                ASSERT_OK(vl_client_call(c, "io.ioasid.Broker.Release", TAKE_PTR(p), NULL, 0, &r));
+                ASSERT_TRUE(!r.error);
+                vl_reply_done(&r);
+                t[i] = now_ms() - t0;
+        }
+        printf("| Acquire+Release, 1 device | %.1f µs | %.1f µs (the same reply with 2 fds, raw) "
+               "|\n",
+               median(t, ROUNDS) * 1e3, floor_fds_ms(bytes, 2, ROUNDS) * 1e3);
+}
+
 static void bench_tree(const char *python, const char *script, const char *devices)
 {
         char groups[32];
@@ -254,6 +359,8 @@ static void bench_tree(const char *python, const char *script, const char *devic
         gg = call_ms(c, "io.ioasid.Broker.GetGroup", one, 2001, &bytes);
         printf("| GetGroup | %.1f µs | %.1f µs (%zu bytes raw) |\n", gg * 1e3,
                floor_ms(bytes, 2001) * 1e3, bytes);
+        /* The scale layout's first group is all on vfio-pci. */
+        bench_acquire(c, "0000:00:00.0");
         rss_after = rss_kib(daemon_pid);
         printf("| daemon start (first scan) | %.0f ms | |\n", start);
         printf("| daemon RSS idle / after listings | %.1f / %.1f MiB | |\n", rss_start / 1024.0,
