@@ -29,6 +29,7 @@ const vl_field acquire_fields[] = {
         { "lease", vl_field_string, offsetof(acquire_args, lease), 0 },
         { "pidFileDescriptor", vl_field_int64, offsetof(acquire_args, pidfd_index), 0 },
         { "managed", vl_field_bool, offsetof(acquire_args, managed), 0 },
+        { "pathMode", vl_field_bool, offsetof(acquire_args, path_mode), 0 },
         {},
 };
 const acquire_args acquire_defaults = { .pidfd_index = -1 };
@@ -289,20 +290,40 @@ static int reply_grants(vl_link *link, const lease *l, const lease_grant *grants
         _cleanup_json_ json_object *p = json_object_new_object(), *a = json_object_new_array();
         _cleanup_free_ int *index = calloc(n, sizeof(int));
         int ioas = lease_ioas_fd(l), idx;
+        bool path_mode = lease_path_mode(l);
 
         if (!p || !a || !index)
                 return -ENOMEM;
         if (json_object_object_add(p, "lease", json_object_new_string(lease_id(l))) < 0 ||
             json_object_object_add(p, "backend", json_object_new_string(lease_backend(l))) < 0)
                 return -ENOMEM;
-        idx = vl_link_push_fd(link, fcntl(ioas, F_DUPFD_CLOEXEC, 3));
-        if (idx < 0)
-                return idx;
-        if (json_object_object_add(p, "iommuFileDescriptor", json_object_new_int(idx)) < 0)
-                return -ENOMEM;
+        if (!path_mode) {
+                idx = vl_link_push_fd(link, fcntl(ioas, F_DUPFD_CLOEXEC, 3));
+                if (idx < 0)
+                        return idx;
+                if (json_object_object_add(p, "iommuFileDescriptor", json_object_new_int(idx)) < 0)
+                        return -ENOMEM;
+        }
         for (size_t i = 0; i < n; i++) {
                 json_object *g;
 
+                if (path_mode) {
+                        char path[64];
+
+                        g = json_object_new_object();
+                        snprintf(path, sizeof(path), "/dev/vfio/%d", grants[i].group);
+                        if (!g || json_object_array_add(a, g) < 0) {
+                                json_object_put(g);
+                                return -ENOMEM;
+                        }
+                        if (json_object_object_add(g, "address",
+                                                   json_object_new_string(grants[i].address)) < 0 ||
+                            json_object_object_add(g, "group",
+                                                   json_object_new_int(grants[i].group)) < 0 ||
+                            json_object_object_add(g, "path", json_object_new_string(path)) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
                 index[i] = -1;
                 for (size_t j = 0; j < i; j++)
                         if (grants[j].fd == grants[i].fd)
@@ -357,7 +378,9 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
                 /* Another user's lease does not exist, as far as this caller can tell. */
                 if (!l || (lease_uid(l) != peer->uid && peer->uid != 0))
                         return error_no_such_lease(link, a->lease);
-                if (lease_ioas_fd(l) < 0)
+                if (a->path_mode != lease_path_mode(l))
+                        return vl_link_error_invalid_parameter(link, "pathMode");
+                if (!lease_path_mode(l) && lease_ioas_fd(l) < 0)
                         return error_backend(link, "the lease was restored after a restart of "
                                                    "the daemon and cannot grow; acquire a new one");
         }
@@ -388,10 +411,20 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
                 if (r < 0)
                         return error_permission(link, "the holder process cannot be identified "
                                                       "(gone, or its pid not trustworthy)");
+                if (a->path_mode && backend_get_kind(m->backend) != BACKEND_LEGACY)
+                        return error_backend(link, "path mode needs the legacy backend (VFIO "
+                                                   "group nodes)");
                 r = lease_new(m->leases, peer->uid, pidfd, pid, &l);
                 if (r < 0)
                         return log_error_errno(r, "Cannot create a lease: %m");
                 created = true;
+                if (a->path_mode) {
+                        r = lease_set_path_mode(l);
+                        if (r < 0) {
+                                lease_end(l, "path mode refused");
+                                return error_backend(link, "path mode needs the legacy backend");
+                        }
+                }
         }
         for (size_t i = 0; i < n; i++) {
                 const model_device *d = model_find_device(m->model, addresses[i]);

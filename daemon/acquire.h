@@ -12,6 +12,7 @@ typedef struct acquire_args {
         const char *lease;
         int64_t pidfd_index; /* -1: the caller holds the fds */
         bool managed;        /* bind the groups' devices to vfio-pci for the lease */
+        bool path_mode;      /* legacy: grant the group nodes to the uid, no fds */
 } acquire_args;
 
 extern const vl_field acquire_fields[];

@@ -240,6 +240,21 @@ int lease_new(leases *t, uid_t uid, int holder_pidfd, pid_t pid, lease **ret)
         return 0;
 }
 
+static void revoke_paths(lease *l, size_t from)
+{
+        for (size_t i = from; l->rec.path_mode && i < l->rec.n_devices; i++)
+                if (!has_group_before(l, l->rec.devices[i].group, i)) {
+                        int r = backend_path_revoke(l->table->manager->backend,
+                                                    l->rec.devices[i].group);
+
+                        if (r < 0)
+                                log_error_errno(r,
+                                                "AUDIT lease=%s: cannot take /dev/vfio/%d back: "
+                                                "%m",
+                                                l->rec.id, l->rec.devices[i].group);
+                }
+}
+
 /* Drops devices [from, n) again: a failed acquire leaves the lease as it was. */
 static void truncate_devices(lease *l, size_t from)
 {
@@ -247,12 +262,23 @@ static void truncate_devices(lease *l, size_t from)
                 int group = l->rec.devices[i].group;
 
                 if (!has_group_before(l, group, from) && !has_group_before(l, group, i)) {
+                        if (l->rec.path_mode)
+                                (void)backend_path_revoke(l->table->manager->backend, group);
                         if (l->space)
                                 backend_release_group(l->space, group);
                         set_owner(l, group, NULL);
                 }
                 (void)lease_record_remove_device(&l->rec, l->rec.devices[i].address);
         }
+}
+
+/* Path mode: the uid gets the group node itself, once per group; no fd leaves. */
+static int claim_path(lease *l, const model_device *d, int *ret_fd)
+{
+        *ret_fd = -EBADF;
+        if (has_group_before(l, d->group, l->rec.n_devices))
+                return 0;
+        return backend_path_grant(l->table->manager->backend, d->group, l->rec.uid);
 }
 
 static int add_device(lease *l, const model_device *d, int *ret_fd)
@@ -264,7 +290,7 @@ static int add_device(lease *l, const model_device *d, int *ret_fd)
         if (!fds)
                 return -ENOMEM;
         l->fds = fds;
-        r = backend_claim(l->space, d, &fd);
+        r = l->rec.path_mode ? claim_path(l, d, &fd) : backend_claim(l->space, d, &fd);
         if (r < 0)
                 return r;
         if (have) {
@@ -418,6 +444,21 @@ static size_t disown_all(lease *l)
         return k;
 }
 
+int lease_set_path_mode(lease *l)
+{
+        if (backend_get_kind(l->table->manager->backend) != BACKEND_LEGACY)
+                return -EOPNOTSUPP;
+        l->rec.path_mode = true;
+        /* Nothing to hand out: the client opens the group node and its own container. */
+        l->space = backend_space_free(l->space);
+        return 0;
+}
+
+bool lease_path_mode(const lease *l)
+{
+        return l->rec.path_mode;
+}
+
 int lease_holder_pidfd_get(const lease *l)
 {
         return l->pidfd;
@@ -528,6 +569,7 @@ void lease_end(lease *l, const char *why)
         l->exit_source = sd_event_source_disable_unref(l->exit_source);
         /* The kernel lets go of the groups once the holder's copies are closed too. */
         l->space = backend_space_free(l->space);
+        revoke_paths(l, 0);
         if (!has_managed(l)) {
                 end_now(l);
                 return;
@@ -683,6 +725,13 @@ static int drop_pending(leases *t, lease_record *rec)
         }
         for (size_t i = rec->n_devices; i-- > 0;)
                 if (rec->devices[i].pending) {
+                        bool other = false;
+
+                        for (size_t j = 0; j < rec->n_devices; j++)
+                                other = other || (!rec->devices[j].pending &&
+                                                  rec->devices[j].group == rec->devices[i].group);
+                        if (rec->path_mode && !other)
+                                (void)backend_path_revoke(m->backend, rec->devices[i].group);
                         (void)sync_refresh_group(m, rec->devices[i].address);
                         (void)lease_record_remove_device(rec, rec->devices[i].address);
                 }

@@ -64,6 +64,12 @@ int lease_new(leases *t, uid_t uid, int holder_pidfd, pid_t pid, lease **ret);
  * how); a lease that holds nothing after a failure is for the caller to end. */
 int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease_grant **ret_grants,
                   char **ret_error);
+/* Legacy path mode, for a new lease before its first acquire: the lease's uid is given the group
+ * nodes (/dev/vfio/N) instead of fds, and they are taken back when it ends. -EOPNOTSUPP on other
+ * backends. */
+int lease_set_path_mode(lease *l);
+bool lease_path_mode(const lease *l);
+
 /* The holder's pidfd (borrowed), and the lease's devices as recorded. */
 int lease_holder_pidfd_get(const lease *l);
 const lease_record *lease_get_record(const lease *l);

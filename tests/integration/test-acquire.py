@@ -96,7 +96,9 @@ def test_scenario1_refused_then_granted():
         m.close()
 
 
-def as_nobody(f, method, parameters):
+def as_nobody(f, method, parameters, then=None):
+    """The call as uid nobody from a child; then(), if given, runs in the child while its lease
+    (if it got one) still lasts, and its result comes back as a third value."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -109,6 +111,8 @@ def as_nobody(f, method, parameters):
                 result = [None, Client(f.sock).call(method, parameters)]
             except VarlinkError as e:
                 result = [e.error, e.parameters]
+            if then:
+                result.append(then())
             os.write(w, json.dumps(result).encode())
         finally:
             os._exit(0)
@@ -307,6 +311,45 @@ def test_hot_remove_from_lease():
         m.close()
 
 
+def test_legacy_path_mode():
+    with fixture(create_args=["--kernel", "legacy"],
+                 policy={"50-nobody.json": {"rules": [NOBODY_RULE]}}) as f:
+        os.chmod(f.root, 0o755)
+        f.rebind("0000:00:03.0", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        node = os.path.join(f.root, "dev/vfio/2")
+        os.chmod(node, 0o600)
+        # fd mode on legacy: the group fd is the grant, shared by the group's devices.
+        reply, fds = acquire(f.client(), ["0000:00:03.0", "0000:00:03.1"])
+        assert reply["backend"] == "legacy", reply
+        assert [g["fileDescriptor"] for g in reply["grants"]] == [1, 1], reply
+        st = os.fstat(fds[1])
+        assert (st.st_dev, st.st_ino) == node_of(f, "vfio/2")
+        f.client().call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        close_all(fds)
+        # Path mode: nobody gets the node, no fds, and root gets it back at the end.
+        err, e, owner = as_nobody(f, "io.ioasid.Broker.Acquire",
+                                  {"devices": ["0000:00:03.1"], "pathMode": True},
+                                  then=lambda: os.stat(node).st_uid)
+        assert err is None and owner == NOBODY.pw_uid, (err, e, owner)
+        assert "iommuFileDescriptor" not in e and e["grants"] == [
+            {"address": "0000:00:03.1", "group": 2, "path": "/dev/vfio/2"}], e
+        # The client exited: its lease ended, and with it the grant on the node.
+        wait_for(lambda: "owner" not in group(f, 2), "the lease to end")
+        assert os.stat(node).st_uid == 0
+        assert "AUDIT" not in f.log() or "cannot take" not in f.log()
+
+
+def test_path_mode_needs_legacy():
+    with fixture() as f:
+        f.rebind("0000:00:03.0", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        e = expect_error("io.ioasid.Broker.BackendUnavailable", acquire, f.client(),
+                         ["0000:00:03.1"], pathMode=True)
+        assert "legacy" in e["reason"], e
+        assert "owner" not in group(f, 2)
+
+
 def test_bad_requests():
     with fixture() as f:
         c = f.client()
@@ -357,4 +400,5 @@ def test_bad_requests():
 run([test_scenario1_refused_then_granted, test_scenario2_second_owner_refused,
      test_policy_for_non_root_acquire, test_scenario3_bridge_group_taken_whole,
      test_holder_exit_ends_lease, test_restart_keeps_leases, test_host_driver_into_leased_group,
-     test_hot_remove_from_lease, test_bad_requests])
+     test_hot_remove_from_lease, test_legacy_path_mode, test_path_mode_needs_legacy,
+     test_bad_requests])
