@@ -27,6 +27,12 @@ struct vl_server {
         listener *listeners;
         size_t n_listeners;
 
+        /* The connections' sockets sit in an epoll set of their own, one source in the event
+         * loop: sd-event re-polls every ready source per dispatch, which with a thousand busy
+         * connections costs a thousand events per call. */
+        int epoll_fd;
+        sd_event_source *epoll_source;
+
         vl_link *links; /* doubly linked list of open connections */
         unsigned n_links;
         uid_count *uids; /* open connections per uid */
@@ -39,7 +45,10 @@ struct vl_link {
         vl_link *prev, *next;
 
         int fd;
-        sd_event_source *io, *defer, *idle;
+        bool registered; /* in the server's epoll set */
+        uint32_t events; /* what it is registered for */
+        sd_event_source *defer, *idle;
+        uint64_t last_activity; /* CLOCK_MONOTONIC of the last message either way */
         wire_in in;
         wire_out out;
         vl_peer peer;

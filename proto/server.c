@@ -25,6 +25,8 @@ static const vl_server_limits default_limits = {
 static void link_process(vl_link *l);
 static void link_update_events(vl_link *l);
 
+static int server_on_epoll(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+
 int vl_server_new(sd_event *event, const vl_server_info *info, void *userdata, vl_server **ret)
 {
         vl_server *s;
@@ -37,7 +39,13 @@ int vl_server_new(sd_event *event, const vl_server_info *info, void *userdata, v
         s->info = *info;
         s->limits = default_limits;
         s->userdata = userdata;
-        r = vl_server_add_interface(s, &vl_service_interface);
+        s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        r = s->epoll_fd < 0 ? -errno : 0;
+        if (r >= 0)
+                r = sd_event_add_io(event, &s->epoll_source, s->epoll_fd, EPOLLIN, server_on_epoll,
+                                    s);
+        if (r >= 0)
+                r = vl_server_add_interface(s, &vl_service_interface);
         if (r < 0) {
                 vl_server_free(s);
                 return r;
@@ -59,6 +67,8 @@ vl_server *vl_server_free(vl_server *s)
         free(s->listeners);
         free(s->interfaces);
         free(s->uids);
+        sd_event_source_disable_unref(s->epoll_source);
+        safe_close(s->epoll_fd);
         sd_event_unref(s->event);
         free(s);
         return NULL;
@@ -213,7 +223,9 @@ void vl_link_close(vl_link *l)
         vl_link_ref(l);
         if (l->disconnect_cb)
                 l->disconnect_cb(l, l->userdata);
-        l->io = sd_event_source_disable_unref(l->io);
+        if (l->registered)
+                (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, l->fd, NULL);
+        l->registered = false;
         l->defer = sd_event_source_disable_unref(l->defer);
         l->idle = sd_event_source_disable_unref(l->idle);
         l->fd = safe_close(l->fd);
@@ -561,6 +573,7 @@ static int link_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_
         const char *method;
         json_object *params;
         unsigned flags;
+        bool deferred = false;
         int r;
 
         r = call_parse(msg, &method, &params, &flags);
@@ -595,14 +608,21 @@ static int link_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_
         else if (n_fds > 0 && !(m->flags & VL_METHOD_ACCEPT_FDS))
                 /* The fds are closed with the call; say why rather than silently drop them. */
                 r = vl_link_error_invalid_parameter(l, "fileDescriptors");
-        else
+        else {
+                unsigned refs = l->n_ref;
+
                 r = call_run(l, iface, m, params);
+                /* A handler that kept a reference replies later, oneway or not: until then the
+                 * call stays open and the next one waits, so its late reply cannot end the
+                 * wrong call. */
+                deferred = l->n_ref > refs;
+        }
 
         if (r < 0 && !l->closed && l->call_open) {
                 log_debug_errno(r, "varlink: %s failed: %m", method);
                 r = vl_link_error_errno(l, r);
         }
-        if (!l->closed && l->call_open && l->call_flags & VL_CALL_ONEWAY)
+        if (!l->closed && l->call_open && l->call_flags & VL_CALL_ONEWAY && (r < 0 || !deferred))
                 call_end(l);
         return r < 0 && r != -ENOTCONN ? r : 0;
 }
@@ -611,7 +631,7 @@ static void link_update_events(vl_link *l)
 {
         uint32_t events = l->rdhup ? 0 : EPOLLRDHUP;
 
-        if (l->closed || !l->io)
+        if (l->closed || !l->registered)
                 return;
         /* Read only when no call is open and nothing complete is buffered: this keeps replies
          * in order and fds attached to the message they came with. */
@@ -619,17 +639,21 @@ static void link_update_events(vl_link *l)
                 events |= EPOLLIN;
         if (!wire_out_empty(&l->out))
                 events |= EPOLLOUT;
-        sd_event_source_set_io_events(l->io, events);
+        if (events != l->events) {
+                struct epoll_event ev = { .events = events, .data.ptr = l };
+
+                if (epoll_ctl(l->server->epoll_fd, EPOLL_CTL_MOD, l->fd, &ev) >= 0)
+                        l->events = events;
+        }
 }
 
+/* Activity only stamps the time: moving the timer on every message would reorder sd-event's
+ * timer queue once per call, for a timeout counted in minutes. The timer, when it fires, looks
+ * at the stamp and sleeps again for what is left. */
 static void link_idle_rearm(vl_link *l)
 {
-        uint64_t t = l->server->limits.idle_timeout_usec;
-
-        if (!l->idle || !t)
-                return;
-        sd_event_source_set_time_relative(l->idle, t);
-        sd_event_source_set_enabled(l->idle, SD_EVENT_ONESHOT);
+        if (l->idle)
+                (void)sd_event_now(l->server->event, CLOCK_MONOTONIC, &l->last_activity);
 }
 
 static void link_process(vl_link *l)
@@ -664,13 +688,12 @@ static void link_process(vl_link *l)
         link_update_events(l);
 }
 
-static int link_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+static void link_on_io(vl_link *l, uint32_t revents)
 {
-        _cleanup_(vl_link_unrefp) vl_link *l = vl_link_ref(userdata);
         int r;
 
         if (revents & EPOLLOUT && link_flush(l) < 0)
-                return 0;
+                return;
 
         if (revents & EPOLLIN && !l->call_open && !wire_in_has_message(&l->in)) {
                 r = wire_in_read(&l->in, l->fd);
@@ -685,7 +708,7 @@ static int link_on_io(sd_event_source *source, int fd, uint32_t revents, void *u
                                 log_debug_errno(r, "varlink: read from pid %d failed: %m",
                                                 (int)l->peer.pid);
                         vl_link_close(l);
-                        return 0;
+                        return;
                 }
         }
         /* Half-closed: what the peer sent is still to be read once the open call ends; stop
@@ -697,9 +720,30 @@ static int link_on_io(sd_event_source *source, int fd, uint32_t revents, void *u
          * the read side reports end of file. */
         if (revents & (EPOLLHUP | EPOLLERR) && l->call_open) {
                 vl_link_close(l);
-                return 0;
+                return;
         }
         link_process(l);
+}
+
+static int server_on_epoll(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        vl_server *s = userdata;
+        struct epoll_event ev[64];
+        int n = epoll_wait(s->epoll_fd, ev, (int)ELEMENTSOF(ev), 0);
+
+        if (n < 0)
+                return errno == EINTR ? 0 : -errno;
+        /* All referenced first: serving one may close another listed after it. */
+        for (int i = 0; i < n; i++)
+                vl_link_ref(ev[i].data.ptr);
+        for (int i = 0; i < n; i++) {
+                vl_link *l = ev[i].data.ptr;
+
+                if (!l->closed)
+                        link_on_io(l, ev[i].events);
+        }
+        for (int i = 0; i < n; i++)
+                vl_link_unref(ev[i].data.ptr);
         return 0;
 }
 
@@ -712,9 +756,13 @@ static int link_on_defer(sd_event_source *source, void *userdata)
 static int link_on_idle(sd_event_source *source, uint64_t usec, void *userdata)
 {
         vl_link *l = userdata;
+        uint64_t t = l->server->limits.idle_timeout_usec;
 
-        if (l->call_open) {
+        if (l->call_open)
                 link_idle_rearm(l);
+        if (l->call_open || l->last_activity + t > usec) {
+                sd_event_source_set_time(source, l->last_activity + t);
+                sd_event_source_set_enabled(source, SD_EVENT_ONESHOT);
                 return 0;
         }
         log_debug("varlink: closing idle connection of pid %d", (int)l->peer.pid);
@@ -768,7 +816,11 @@ int vl_server_add_connection(vl_server *s, int fd, vl_link **ret)
         s->links = l;
         s->n_links++;
 
-        r = sd_event_add_io(s->event, &l->io, l->fd, EPOLLIN | EPOLLRDHUP, link_on_io, l);
+        l->events = EPOLLIN | EPOLLRDHUP;
+        r = epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, l->fd,
+                      &(struct epoll_event){ .events = l->events, .data.ptr = l });
+        r = r < 0 ? -errno : 0;
+        l->registered = r >= 0;
         if (r >= 0)
                 r = sd_event_add_defer(s->event, &l->defer, link_on_defer, l);
         if (r >= 0)
@@ -778,6 +830,7 @@ int vl_server_add_connection(vl_server *s, int fd, vl_link **ret)
                 r = sd_event_add_time_relative(s->event, &l->idle, CLOCK_MONOTONIC,
                                                s->limits.idle_timeout_usec,
                                                s->limits.idle_timeout_usec / 8, link_on_idle, l);
+        link_idle_rearm(l);
         if (r < 0) {
                 vl_link_close(l);
                 return r;

@@ -359,6 +359,36 @@ TEST(pipelined_calls_stay_in_order)
         close(fd);
 }
 
+/* A oneway call whose handler defers stays the open call until the handler is done: its late
+ * (silent) reply must not end the call after it, nor that call be served before it. */
+TEST(oneway_deferred_keeps_order)
+{
+        int fd = connect_pair();
+        char buf[512];
+        size_t n_fds, n;
+
+        send_fds(fd, "{\"method\":\"io.ioasid.T.Defer\",\"oneway\":true}", NULL, 0);
+        send_fds(fd, "{\"method\":\"io.ioasid.T.Defer\"}", NULL, 0);
+        n = drain(fd, buf, sizeof(buf), &n_fds);
+        ASSERT_EQ(n, 0);
+        ASSERT_TRUE(deferred != NULL);
+        /* The oneway call's reply: nothing goes out, and only now is the next call served. */
+        vl_link *first = deferred;
+        deferred = NULL;
+        ASSERT_OK(vl_link_reply(first, NULL));
+        vl_link_unref(first);
+        n = drain(fd, buf, sizeof(buf), &n_fds);
+        ASSERT_EQ(n, 0);
+        ASSERT_TRUE(deferred != NULL);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "name", json_object_new_string("second"));
+        ASSERT_OK(vl_link_reply(deferred, p));
+        deferred = vl_link_unref(deferred);
+        n = drain(fd, buf, sizeof(buf), &n_fds);
+        ASSERT_STREQ(buf, "{\"parameters\":{\"name\":\"second\"}}");
+        close(fd);
+}
+
 TEST(deferred_reply_after_disconnect)
 {
         int fd = connect_pair();
@@ -522,6 +552,7 @@ int main(void)
         RUN(protocol_violations_close);
         RUN(pipelined_calls_stay_in_order);
         RUN(deferred_reply_after_disconnect);
+        RUN(oneway_deferred_keeps_order);
         RUN(fds_in);
         RUN(fds_out);
         RUN(connection_limits);
