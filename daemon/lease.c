@@ -391,8 +391,9 @@ void lease_device_changed(lease *l, const model_change *c)
 
         switch (c->kind) {
         case MODEL_DRIVER_CHANGED:
-                if (viability_classify(&viability_config_default, c->new_driver) !=
-                    VIABILITY_DRIVER_HOST)
+                /* While ending, the drivers coming back are the restore's own doing. */
+                if (l->ending || viability_classify(&viability_config_default, c->new_driver) !=
+                                         VIABILITY_DRIVER_HOST)
                         return;
                 l->compromised = true;
                 log_warning("AUDIT lease=%s uid=%u group=%d: host driver %s bound to %s in a "
@@ -612,9 +613,18 @@ int lease_bind_group(lease *l, int group, char **ret_error)
                 if (k == VIABILITY_DRIVER_VFIO || k == VIABILITY_DRIVER_BRIDGE ||
                     lease_record_find_device(&l->rec, d->address))
                         continue;
-                /* Driver-less bridges stay as they are: no DMA of their own, nothing to grant. */
-                if (!d->driver && d->class && strncmp(d->class, "0x0604", 6) == 0)
-                        continue;
+                if (d->class && strncmp(d->class, "0x0604", 6) == 0) {
+                        /* Driver-less bridges stay as they are: no DMA of their own, nothing to
+                         * grant. One on a host driver cannot go to vfio-pci: the admin decides
+                         * whether to unbind it. */
+                        if (!d->driver)
+                                continue;
+                        if (ret_error &&
+                            asprintf(ret_error, "%s is a bridge bound to %s; unbind it first",
+                                     d->address, d->driver) < 0)
+                                *ret_error = NULL;
+                        return -EBUSY;
+                }
                 addresses[n++] = d->address;
         }
         if (n == 0)

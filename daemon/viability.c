@@ -12,7 +12,10 @@ static const char *const default_vfio[] = { "vfio-pci", NULL };
 /* Module names turn '-' into '_': variant drivers named after their module end in _vfio_pci. */
 static const char *const default_vfio_suffixes[] = { "_vfio_pci", "-vfio-pci", NULL };
 static const char *const default_stubs[] = { "pci-stub", NULL };
-static const char *const default_bridges[] = { "pcieport", "shpchp", NULL };
+/* Only drivers that declare driver_managed_dma leave a group claimable: pcieport does; shpchp
+ * does not (a bridge bound to it keeps the kernel's DMA domain, and claiming its group fails:
+ * EPERM from VFIO_DEVICE_BIND_IOMMUFD, not VIABLE for a VFIO group; seen on 6.12). */
+static const char *const default_bridges[] = { "pcieport", NULL };
 
 const viability_config viability_config_default = {
         .vfio_drivers = default_vfio,
@@ -119,6 +122,12 @@ static int check_member(const viability_config *cfg, const char *fix, const char
                 return 0;
         case VIABILITY_DRIVER_HOST:
         default:
+                /* No vfio driver takes a bridge: the only fix is to let it go. */
+                if (mb->bridge)
+                        return add(&v->reasons, &v->n_reasons,
+                                   "%s is a bridge bound to %s, which keeps the kernel's DMA "
+                                   "domain; unbind it",
+                                   mb->address, mb->driver);
                 return add(&v->reasons, &v->n_reasons,
                            "%s is bound to %s; bind it to %s or unbind it", mb->address, mb->driver,
                            fix);

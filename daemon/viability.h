@@ -7,7 +7,8 @@
  *   - driver-less,
  *   - bound to a vfio driver (vfio-pci and its variant drivers),
  *   - bound to an allowed stub (pci-stub), or
- *   - a bridge or interconnect bound to its port driver (pcieport, shpchp).
+ *   - a bridge or interconnect bound to a port driver that leaves DMA alone (pcieport, which
+ *     declares driver_managed_dma; shpchp does not, and blocks the claim).
  * Any other driver is a host driver doing DMA through the kernel's domain: not viable.
  *
  * The default domain type does not change viability: claiming a group attaches a blocking
@@ -31,7 +32,7 @@ typedef struct viability_config {
         const char *const *bridge_drivers;
 } viability_config;
 
-/* vfio-pci; suffixes _vfio_pci, -vfio-pci; pci-stub; pcieport, shpchp. */
+/* vfio-pci; suffixes _vfio_pci, -vfio-pci; pci-stub; pcieport. */
 extern const viability_config viability_config_default;
 
 typedef enum viability_driver_kind {
@@ -49,6 +50,7 @@ typedef struct viability_member {
         const char *driver;  /* NULL: no driver */
         bool driver_unknown; /* bound to a driver that could not be identified */
         bool missing;        /* listed in the group, but the device could not be read */
+        bool bridge;         /* a PCI bridge (class 0x0604): no vfio driver can take it */
 } viability_member;
 
 typedef struct viability {

@@ -33,7 +33,7 @@ def check_matches_tree(f):
         assert members == sorted(a for a, (n, _) in tree.items() if n == number), g
         # A group is viable exactly when none of its drivers is a host driver.
         host = [d for d in g["devices"]
-                if d.get("driver") not in (None, "vfio-pci", "pci-stub", "pcieport", "shpchp")]
+                if d.get("driver") not in (None, "vfio-pci", "pci-stub", "pcieport")]
         assert g["viable"] == (not host), g
         assert len(g["reasons"]) == len(host), g
     assert set(groups) == {n for n, _ in tree.values() if n >= 0}

@@ -40,7 +40,6 @@ TEST(allowed_states)
         assert_viable_alone("some-vfio-pci");
         assert_viable_alone("pci-stub");
         assert_viable_alone("pcieport");
-        assert_viable_alone("shpchp");
 }
 
 TEST(classify)
@@ -54,9 +53,26 @@ TEST(classify)
         ASSERT_EQ(viability_classify(NULL, "vfio"), VIABILITY_DRIVER_HOST);
         ASSERT_EQ(viability_classify(NULL, "pci-stub"), VIABILITY_DRIVER_STUB);
         ASSERT_EQ(viability_classify(NULL, "pcieport"), VIABILITY_DRIVER_BRIDGE);
-        ASSERT_EQ(viability_classify(NULL, "shpchp"), VIABILITY_DRIVER_BRIDGE);
+        /* shpchp does not declare driver_managed_dma: it keeps the kernel's DMA domain. */
+        ASSERT_EQ(viability_classify(NULL, "shpchp"), VIABILITY_DRIVER_HOST);
         ASSERT_EQ(viability_classify(NULL, "e1000e"), VIABILITY_DRIVER_HOST);
         ASSERT_EQ(viability_classify(NULL, "uio_pci_generic"), VIABILITY_DRIVER_HOST);
+}
+
+/* The seed's scenario 3 on a real kernel: a PCIe-to-PCI bridge that shpchp took blocks the
+ * group, and the only fix is to unbind it. */
+TEST(bridge_on_shpchp)
+{
+        viability_member m[] = {
+                { .address = "0000:00:04.0", .driver = "shpchp", .bridge = true },
+                M("0000:01:01.0", "vfio-pci"),
+        };
+        _cleanup_(viability_done) viability v = check("DMA", m, 2);
+
+        ASSERT_FALSE(v.viable);
+        ASSERT_EQ(v.n_reasons, 1);
+        ASSERT_STREQ(v.reasons[0], "0000:00:04.0 is a bridge bound to shpchp, which keeps the "
+                                   "kernel's DMA domain; unbind it");
 }
 
 TEST(host_driver)
@@ -197,6 +213,7 @@ int main(void)
         RUN(allowed_states);
         RUN(classify);
         RUN(host_driver);
+        RUN(bridge_on_shpchp);
         RUN(mixed);
         RUN(identity_note);
         RUN(identity_bound);

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Boots a scenario of the VM tier: a busybox initramfs with ioasidd, the test client and the
+# scenario, under QEMU (TCG: no KVM is needed) with an emulated Intel IOMMU and the seed
+# thread's device layout. Prints the serial console when the scenario fails.
+#
+# usage: run-vm.sh BUILDDIR KERNEL SCENARIO BACKEND
+#   KERNEL: a bzImage with its drivers built in (the iommufd kernel of the VM tier)
+#   SCENARIO: a script in tests/vm/scenarios (without .sh); BACKEND: iommufd or legacy
+# Exit status: 0 pass, 1 fail, 77 skipped (no kernel, no QEMU).
+set -euo pipefail
+
+builddir=$(cd "$1" && pwd)
+kernel=$2
+scenario=$3
+backend=$4
+here=$(cd "$(dirname "$0")" && pwd)
+
+if [ -z "$kernel" ] || [ ! -r "$kernel" ]; then
+        echo "no VM kernel${kernel:+ at $kernel}: skipping (tests/vm/kernel/README.md says how)"
+        exit 77
+fi
+for tool in qemu-system-x86_64 cpio busybox; do
+        if ! command -v "$tool" >/dev/null; then
+                echo "$tool is missing: skipping (tools/setup-deps installs it)"
+                exit 77
+        fi
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,run,tmp,usr/bin,usr/sbin,lib,lib64}
+
+# Programs with the libraries ldd names, at the same paths, the loader included.
+copy_with_libs() {
+        local bin=$1 dest=$2 lib
+        install -D -m 0755 "$bin" "$root$dest"
+        for lib in $(ldd "$bin" | grep -o '/[^ ]*' | sort -u); do
+                [ -e "$root$lib" ] || install -D -m 0755 "$lib" "$root$lib"
+        done
+}
+copy_with_libs "$builddir/daemon/ioasidd" /usr/sbin/ioasidd
+copy_with_libs "$builddir/tests/vm/vm-client" /usr/bin/vm-client
+install -m 0755 "$(command -v busybox)" "$root/bin/busybox"
+install -m 0644 "$here/scenarios/lib.sh" "$root/lib.sh"
+install -m 0644 "$here/scenarios/$scenario.sh" "$root/scenario.sh"
+
+cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /run/ioasid /tmp /etc/ioasid/policy.d
+backend=$(sed -n 's/.*ioasid.backend=\([a-z]*\).*/\1/p' /proc/cmdline)
+echo "VM-START backend=$backend kernel=$(uname -r)"
+. /lib.sh
+. /scenario.sh
+if ( set -e; run "$backend" ); then echo "VM-RESULT: PASS"; else echo "VM-RESULT: FAIL"; fi
+sync
+poweroff -f
+INIT
+chmod 0755 "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$work/initramfs.gz"
+
+# QEMU's e1000 has no MSI: the kernel counts its interrupts as not isolated and refuses to hand
+# it to user space (EPERM from VFIO_DEVICE_BIND_IOMMUFD, or VFIO_SET_IOMMU) unless told that is
+# acceptable. Scenario 3 needs them; on real hardware it is the admin's call.
+unsafe="iommufd.allow_unsafe_interrupts=1 vfio_iommu_type1.allow_unsafe_interrupts=1"
+
+log=$builddir/tests/vm/$scenario-$backend-$(basename "$kernel").log
+mkdir -p "$(dirname "$log")"
+start=$(date +%s)
+# The seed thread's machine: two functions in one group (virtio-net, no ACS), a PCIe-to-PCI
+# bridge with two conventional e1000s (one group), an SR-IOV igb.
+timeout 600 qemu-system-x86_64 -accel tcg -M q35,kernel-irqchip=split -cpu max -m 1024 -smp 2 \
+        -device intel-iommu,intremap=on \
+        -device virtio-net-pci,addr=3.0,multifunction=on,netdev=n0 -netdev user,id=n0 \
+        -device virtio-net-pci,addr=3.1,netdev=n1 -netdev user,id=n1 \
+        -device pcie-pci-bridge,id=br1,addr=4 \
+        -device e1000,bus=br1,addr=1,netdev=n2 -netdev user,id=n2 \
+        -device e1000,bus=br1,addr=2,netdev=n3 -netdev user,id=n3 \
+        -device igb,addr=5,netdev=n4 -netdev user,id=n4 \
+        -kernel "$kernel" -initrd "$work/initramfs.gz" \
+        -append "console=ttyS0 intel_iommu=on panic=-1 ioasid.backend=$backend $unsafe" \
+        -nographic -no-reboot -serial stdio -monitor none >"$log" 2>&1 || true
+took=$(( $(date +%s) - start ))
+
+if grep -q '^VM-RESULT: PASS' "$log"; then
+        echo "$scenario on $backend ($(basename "$kernel")): pass in ${took} s"
+        grep -E '^(STEP|OK|INFO)' "$log" || true
+        exit 0
+fi
+echo "$scenario on $backend ($(basename "$kernel")): FAIL after ${took} s; serial console:"
+cat "$log"
+exit 1
