@@ -35,13 +35,6 @@ typedef struct bind_job {
         char current[SYSFS_NAME_MAX + 1]; /* "": none */
 } bind_job;
 
-static int write_attr(const managed_sysfs *s, const char *path, const char *value)
-{
-        if (s->write)
-                return s->write(s->root_fd, path, value, s->userdata);
-        return sysfs_write_attr(s->root_fd, path, value);
-}
-
 /* In the worker. */
 static int run_job(void *userdata)
 {
@@ -52,18 +45,18 @@ static int run_job(void *userdata)
 
         if (j->driver[0]) {
                 snprintf(path, sizeof(path), "bus/pci/devices/%s/driver_override", j->address);
-                r = write_attr(s, path, j->driver);
+                r = managed_write(s, path, j->driver);
                 if (r < 0)
                         return r;
         }
         if (j->current[0]) {
                 snprintf(path, sizeof(path), "bus/pci/drivers/%s/unbind", j->current);
-                r = write_attr(s, path, j->address);
+                r = managed_write(s, path, j->address);
                 if (r < 0)
                         return r;
         }
         if (j->driver[0])
-                return write_attr(s, "bus/pci/drivers_probe", j->address);
+                return managed_write(s, "bus/pci/drivers_probe", j->address);
         return 0;
 }
 

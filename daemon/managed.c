@@ -53,7 +53,7 @@ static int error_set(char **ret_error, int r, const char *address, const char *f
         return r;
 }
 
-static int write_attr(const managed_sysfs *s, const char *path, const char *value)
+int managed_write(const managed_sysfs *s, const char *path, const char *value)
 {
         log_debug("Writing \"%s\" to %s.", value[0] == '\n' ? "\\n" : value, path);
         if (s->write)
@@ -68,7 +68,7 @@ static int device_write(const managed_sysfs *s, const device_dir *d, const char 
 
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->path, attr) >= sizeof(path))
                 return -ENAMETOOLONG;
-        return write_attr(s, path, value);
+        return managed_write(s, path, value);
 }
 
 static int driver_write(const managed_sysfs *s, const char *driver, const char *attr,
@@ -77,7 +77,7 @@ static int driver_write(const managed_sysfs *s, const char *driver, const char *
         char path[sizeof(DRIVERS_DIR) + SYSFS_NAME_MAX + 16];
 
         snprintf(path, sizeof(path), DRIVERS_DIR "%s/%s", driver, attr);
-        return write_attr(s, path, address);
+        return managed_write(s, path, address);
 }
 
 /* The driver a device is bound to, from its driver link: "" for none. The link is resolved as
@@ -160,7 +160,7 @@ static int bind_one(const managed_sysfs *s, const char *address, managed_device 
                         return error_set(err, r, address, "unbinding it from %s", orig);
         }
         *step = STEP_PROBE;
-        r = write_attr(s, DRIVERS_PROBE, address);
+        r = managed_write(s, DRIVERS_PROBE, address);
         if (r < 0)
                 return error_set(err, r, address, "probing it");
         r = device_driver(&d, now);
@@ -207,7 +207,7 @@ static int unbind_one(const managed_sysfs *s, const managed_device *m, bind_step
 
         r = device_driver(&d, now);
         if (r >= 0 && !now[0]) {
-                (void)write_attr(s, DRIVERS_PROBE, m->address);
+                (void)managed_write(s, DRIVERS_PROBE, m->address);
                 r = device_driver(&d, now);
         }
         /* Probing picks the best match, normally the original; if it picked none, ask it. */

@@ -36,6 +36,10 @@ typedef struct managed_sysfs {
         void *userdata;
 } managed_sysfs;
 
+/* One sysfs write through s: the hook if there is one, else the kernel. path is relative to
+ * s->root_fd and must not come from outside the daemon unchecked. */
+int managed_write(const managed_sysfs *s, const char *path, const char *value);
+
 typedef struct managed_device {
         char address[PCI_ADDRESS_SIZE];
         char original_driver[SYSFS_NAME_MAX + 1]; /* "" none: restored driver-less */

@@ -38,13 +38,6 @@ static void revocation_free(revocation *r)
         free(r);
 }
 
-static int write_attr(const managed_sysfs *s, const char *path, const char *value)
-{
-        if (s->write)
-                return s->write(s->root_fd, path, value, s->userdata);
-        return sysfs_write_attr(s->root_fd, path, value);
-}
-
 /* In the worker. Unbinding blocks until the holder has closed the device: that is the ask. */
 static int unbind_all(void *userdata)
 {
@@ -58,7 +51,7 @@ static int unbind_all(void *userdata)
                 int k;
 
                 snprintf(path, sizeof(path), "bus/pci/drivers/%s/unbind", d->driver);
-                k = write_attr(s, path, d->address);
+                k = managed_write(s, path, d->address);
                 if (k < 0) {
                         log_warning_errno(k, "Revoke %s: unbinding %s from %s failed: %m", r->id,
                                           d->address, d->driver);
@@ -68,7 +61,7 @@ static int unbind_all(void *userdata)
                 if (!d->rebind)
                         continue;
                 snprintf(path, sizeof(path), "bus/pci/drivers/%s/bind", d->driver);
-                k = write_attr(s, path, d->address);
+                k = managed_write(s, path, d->address);
                 if (k < 0)
                         log_warning_errno(k, "Revoke %s: binding %s back to %s failed: %m", r->id,
                                           d->address, d->driver);

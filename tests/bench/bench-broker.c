@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "../fakesys/fakesys.h"
+#include "bench.h"
 #include "client.h"
 #include "json-cleanup.h"
 #include "macro.h"
@@ -20,43 +21,6 @@
 static const char *daemon_bin;
 static pid_t daemon_pid;
 static char sock_path[400], uevent_path[400];
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static long rss_kib(pid_t pid)
-{
-        char path[64], line[256];
-        long v = -1;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        f = fopen(path, "re");
-        while (f && fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
-                        break;
-        if (f)
-                fclose(f);
-        return v;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-        qsort(v, n, sizeof(*v), cmp_double);
-        return v[n / 2];
-}
 
 static double start_daemon(const fakesys *f)
 {

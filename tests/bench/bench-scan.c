@@ -11,33 +11,12 @@
 #include <time.h>
 
 #include "../fakesys/fakesys.h"
+#include "bench.h"
 #include "log.h"
 #include "model.h"
 #include "tests.h"
 
 static const char *python, *script;
-
-static double now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static long rss_kib(void)
-{
-        char line[256];
-        long v = -1;
-        FILE *f = fopen("/proc/self/status", "re");
-
-        while (f && fgets(line, sizeof(line), f))
-                if (sscanf(line, "VmRSS: %ld kB", &v) == 1)
-                        break;
-        if (f)
-                fclose(f);
-        return v;
-}
 
 /* The least work that learns each device's driver and group. */
 static size_t floor_walk(int sys_fd)
@@ -83,12 +62,12 @@ static void bench_size(const char *devices)
         ASSERT_EQ(floor_walk(f.sys_fd), (size_t)atoi(devices));
         t_floor = now_ms() - t0;
 
-        rss0 = rss_kib();
+        rss0 = rss_kib(0);
         ASSERT_OK(model_new(f.sys_fd, NULL, &m));
         t0 = now_ms();
         ASSERT_OK(model_scan(m, NULL));
         t_scan = now_ms() - t0;
-        rss1 = rss_kib();
+        rss1 = rss_kib(0);
         ASSERT_EQ(model_n_devices(m), (size_t)atoi(devices));
         t0 = now_ms();
         ASSERT_OK(model_scan(m, NULL));

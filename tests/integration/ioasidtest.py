@@ -2,6 +2,7 @@
 # a small varlink client speaking the wire format directly over the real socket.
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -266,6 +267,36 @@ class Fixture:
     def alive(self):
         assert self.proc.poll() is None, "ioasidd died:\n" + self.log()
         self.call("org.varlink.service.GetInfo")
+
+
+def as_nobody(f, method, parameters=None, then=None):
+    """Calls method as uid and gid nobody (no supplementary groups) from a child process and
+    returns (error, parameters); then(), if given, runs in the child while a lease it got still
+    lasts, and its result comes back as a third value. The child's exit ends any lease."""
+    nobody = pwd.getpwnam("nobody")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            try:
+                result = [None, Client(f.sock).call(method, parameters)]
+            except VarlinkError as e:
+                result = [e.error, e.parameters]
+            if then:
+                result.append(then())
+            os.write(w, json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    assert data, "the unprivileged client failed"
+    return tuple(json.loads(data))
 
 
 def sleeper():

@@ -7,12 +7,10 @@ import json
 import os
 import pwd
 import signal
-import socket
-import stat
 import sys
 import time
 
-from ioasidtest import (SKIP, Client, Fixture, Monitor, VarlinkError, expect_error, run, sleeper,
+from ioasidtest import (SKIP, Client, Fixture, Monitor, as_nobody, expect_error, run, sleeper,
                         wait_for)
 
 DAEMON, MKFAKESYS = sys.argv[1], sys.argv[2]
@@ -94,34 +92,6 @@ def test_scenario1_refused_then_granted():
                      {"lease": reply["lease"]})
         close_all(fds)
         m.close()
-
-
-def as_nobody(f, method, parameters, then=None):
-    """The call as uid nobody from a child; then(), if given, runs in the child while its lease
-    (if it got one) still lasts, and its result comes back as a third value."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setgid(NOBODY.pw_gid)
-            os.setuid(NOBODY.pw_uid)
-            try:
-                result = [None, Client(f.sock).call(method, parameters)]
-            except VarlinkError as e:
-                result = [e.error, e.parameters]
-            if then:
-                result.append(then())
-            os.write(w, json.dumps(result).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r) as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    assert data, "the unprivileged client failed"
-    return tuple(json.loads(data))
 
 
 NOBODY_RULE = {"name": "nobody-virtio", "subjects": {"uids": [NOBODY.pw_uid]},

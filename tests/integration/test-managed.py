@@ -11,7 +11,7 @@ import pwd
 import signal
 import sys
 
-from ioasidtest import (SKIP, Client, Fixture, Monitor, VarlinkError, expect_error, run, sleeper,
+from ioasidtest import (SKIP, Fixture, Monitor, as_nobody, expect_error, run, sleeper,
                         wait_for)
 
 DAEMON, MKFAKESYS = sys.argv[1], sys.argv[2]
@@ -82,35 +82,12 @@ def test_managed_needs_policy():
     with fixture(policy={"50.json": {"rules": [rule]}}) as f:
         os.chmod(f.root, 0o755)
 
-        def as_nobody():
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    os.setgroups([])
-                    os.setgid(NOBODY.pw_gid)
-                    os.setuid(NOBODY.pw_uid)
-                    try:
-                        res = [None, Client(f.sock).call(
-                            "io.ioasid.Broker.Acquire",
-                            {"devices": ["0000:00:03.1"], "managed": True})]
-                    except VarlinkError as e:
-                        res = [e.error, e.parameters]
-                    os.write(w, json.dumps(res).encode())
-                finally:
-                    os._exit(0)
-            os.close(w)
-            data = os.read(r, 65536)
-            os.close(r)
-            os.waitpid(pid, 0)
-            return json.loads(data)
-
-        err, e = as_nobody()
+        err, e = as_nobody(f, "io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"], "managed": True})
         assert err == "io.ioasid.Broker.PermissionDenied" and "managed" in e["reason"], (err, e)
         assert drivers(f, "0000:00:03.0") == ["virtio-pci"]
         f.write_policy("50.json", {"rules": [dict(rule, allow=["acquire", "managed"])]})
         f.call("io.ioasid.Admin.ReloadPolicy")
-        err, e = as_nobody()
+        err, e = as_nobody(f, "io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"], "managed": True})
         assert err is None, (err, e)
         # The client exited: its lease ends, and the driver comes back.
         wait_for(lambda: drivers(f, "0000:00:03.0") == ["virtio-pci"] and

@@ -3,13 +3,12 @@
 # then allowed after a reload; CheckPolicy explains both; a broken policy file is reported and
 # the policy in force stays; SIGHUP reloads; a daemon started on a broken policy still serves.
 # usage: test-policy.py IOASIDD MKFAKESYS [TEST...]
-import json
 import os
 import pwd
 import signal
 import sys
 
-from ioasidtest import SKIP, Client, Fixture, VarlinkError, expect_error, run, wait_for
+from ioasidtest import SKIP, Fixture, as_nobody, expect_error, run, wait_for
 
 DAEMON, MKFAKESYS = sys.argv[1], sys.argv[2]
 
@@ -26,31 +25,6 @@ VIRTIO_RULE = {"name": "nobody-virtio", "subjects": {"uids": [NOBODY.pw_uid]},
 def fixture(**kw):
     f = Fixture(DAEMON, MKFAKESYS, **kw)
     return f
-
-
-def as_nobody(f, method, parameters=None):
-    """Calls method as uid/gid nobody, from a child process; returns (error, parameters)."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setgid(NOBODY.pw_gid)
-            os.setuid(NOBODY.pw_uid)
-            try:
-                result = [None, Client(f.sock).call(method, parameters)]
-            except VarlinkError as e:
-                result = [e.error, e.parameters]
-            os.write(w, json.dumps(result).encode())
-        finally:
-            os._exit(0)
-    os.close(w)
-    with os.fdopen(r) as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    assert data, "the unprivileged client failed"
-    return tuple(json.loads(data))
 
 
 def check(f, uid, address):
