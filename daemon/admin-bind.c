@@ -131,7 +131,8 @@ static int start(vl_link *link, manager *m, const char *address, const char *dri
         memcpy(j->address, d->address, sizeof(j->address));
         snprintf(j->driver, sizeof(j->driver), "%s", driver ?: "");
         snprintf(j->current, sizeof(j->current), "%s", d->driver ?: "");
-        r = worker_start(m->event, run_job, job_done, j, BIND_TIMEOUT_USEC, &j->worker);
+        r = worker_start(m->event, run_job, job_done, j, BIND_TIMEOUT_USEC, m->managed.root_fd,
+                         &j->worker);
         if (r < 0) {
                 free(j);
                 return r;

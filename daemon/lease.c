@@ -578,7 +578,7 @@ void lease_end(lease *l, const char *why)
         /* The groups stay the lease's until their drivers are back: nobody may take a group
          * that is being rebound under them. */
         r = worker_start(l->table->manager->event, restore_in_child, restore_done, l,
-                         RESTORE_TIMEOUT_USEC, &l->restore);
+                         RESTORE_TIMEOUT_USEC, l->table->manager->managed.root_fd, &l->restore);
         if (r < 0) {
                 log_error_errno(r, "Lease %s: cannot start restoring drivers: %m", l->rec.id);
                 end_now(l);

@@ -138,7 +138,7 @@ int revoke_start(manager *m, lease *l, vl_link *link, uid_t by)
         /* With the daemon's copies closed, the kernel waits for the holder's alone. */
         lease_drop_fds(l);
         k = worker_start(m->event, unbind_all, unbound, r, m->config.revoke_timeout_usec,
-                         &r->worker);
+                         m->managed.root_fd, &r->worker);
         if (k < 0) {
                 log_error_errno(k, "Revoke %s: cannot start: %m", r->id);
                 lease_end(l, "revoked");

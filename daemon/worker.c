@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -14,6 +15,7 @@ struct worker {
         pid_t pid;
         int pidfd;
         sd_event_source *exit_source, *timer;
+        bool reaped;
         void (*done)(int result, void *userdata);
         void *userdata;
 };
@@ -22,10 +24,13 @@ worker *worker_free(worker *w)
 {
         if (!w)
                 return NULL;
-        if (w->pidfd >= 0) {
+        if (w->pidfd >= 0 && !w->reaped) {
                 (void)syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
                 (void)waitid(P_PIDFD, (id_t)w->pidfd, NULL, WEXITED);
         }
+        /* Out of the loop's epoll set before the fd is closed: other workers forked meanwhile
+         * hold copies of it, so closing alone would leave it registered, pointing at a source
+         * that is gone. */
         sd_event_source_disable_unref(w->exit_source);
         sd_event_source_disable_unref(w->timer);
         safe_close(w->pidfd);
@@ -56,7 +61,7 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
                 result = -si.si_status;
         else
                 result = -EINTR;
-        w->pidfd = safe_close(w->pidfd);
+        w->reaped = true;
         finish(w, result);
         return 0;
 }
@@ -67,9 +72,18 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* The child keeps stdio and keep_fd only: a copy of a client's socket or a lease's pidfd in a
+ * child that may live for seconds would hold them open after the daemon closed them. */
+static void close_all_but(int keep_fd)
+{
+        if (keep_fd > 3)
+                (void)close_range(3, (unsigned)keep_fd - 1, 0);
+        (void)close_range((unsigned)MAX(keep_fd, 2) + 1, ~0U, 0);
+}
+
 int worker_start(sd_event *event, int (*fn)(void *userdata),
                  void (*done)(int result, void *userdata), void *userdata, uint64_t timeout_usec,
-                 worker **ret)
+                 int keep_fd, worker **ret)
 {
         worker *w = calloc(1, sizeof(*w));
         int r;
@@ -86,6 +100,7 @@ int worker_start(sd_event *event, int (*fn)(void *userdata),
                 return r;
         }
         if (w->pid == 0) {
+                close_all_but(keep_fd);
                 r = fn(userdata);
                 /* Exit statuses are 8 bits: errnos fit. */
                 _exit(r < 0 ? MIN(-r, 255) : 0);

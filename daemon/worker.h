@@ -10,10 +10,11 @@
 
 typedef struct worker worker;
 
-/* fn runs in the child; its return value (0 or a negative errno) reaches done, on the loop, with
- * the userdata. timeout_usec > 0: the child is killed after that long and done gets -ETIME. */
+/* fn runs in the child, with stdio and keep_fd (the sysfs root, say) its only fds; its return
+ * value (0 or a negative errno) reaches done, on the loop, with the userdata. timeout_usec > 0:
+ * the child is killed after that long and done gets -ETIME. */
 int worker_start(sd_event *event, int (*fn)(void *userdata),
                  void (*done)(int result, void *userdata), void *userdata, uint64_t timeout_usec,
-                 worker **ret);
+                 int keep_fd, worker **ret);
 /* Stops waiting: the child is killed, done is not called. */
 worker *worker_free(worker *w);

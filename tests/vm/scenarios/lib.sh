@@ -8,6 +8,14 @@ die() {
         echo "FAILED: $*"
         echo "--- ioasidd log"
         cat /tmp/ioasidd.log 2>/dev/null
+        if [ -n "${DAEMON:-}" ]; then
+                echo "--- ioasidd: $(cat /proc/"$DAEMON"/wchan 2>/dev/null || echo gone)"
+                grep -E '^(State|Threads)' /proc/"$DAEMON"/status 2>/dev/null
+                cat /proc/"$DAEMON"/stack 2>/dev/null
+                ls -l /proc/"$DAEMON"/fd 2>/dev/null
+                ls -l /run/ioasid; cat /proc/net/unix | grep ioasid
+                cat /proc/"$DAEMON"/fdinfo/6 /proc/"$DAEMON"/fdinfo/12
+        fi
         exit 1
 }
 

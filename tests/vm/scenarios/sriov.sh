@@ -1,0 +1,40 @@
+# Seed scenario 5, SR-IOV: an igb PF makes 7 VFs at once; the model settles with every VF in a
+# group of its own, and each VF can be acquired (managed: from igbvf to vfio-pci) and is given
+# back to igbvf when its holder exits.
+run() {
+        backend=$1
+        start_daemon "$backend"
+        pf=0000:00:05.0
+        [ "$(driver_of $pf)" = igb ] || die "the PF is on $(driver_of $pf)"
+        step "7 VFs at once"
+        echo 7 >/sys/bus/pci/devices/$pf/sriov_numvfs
+        vfs=$(for v in /sys/bus/pci/devices/$pf/virtfn*; do basename "$(readlink "$v")"; done)
+        [ "$(echo "$vfs" | wc -w)" = 7 ] || die "the kernel made: $vfs"
+        for vf in $vfs; do
+                wait_groups "^$(group_of "$vf") [a-z]* $vf="
+        done
+        ok "the model has all 7 VFs: $(echo $vfs)"
+        step "each VF acquirable"
+        for vf in $vfs; do
+                vm-client "$SOCK" acquire "$vf" managed >"/tmp/$vf.out" 2>&1 &
+                echo $! >"/tmp/$vf.pid"
+        done
+        for vf in $vfs; do
+                i=0
+                until grep -q '^granted' "/tmp/$vf.out"; do
+                        i=$((i + 1))
+                        [ $i -lt 300 ] || { cat "/tmp/$vf.out"; die "$vf was not granted"; }
+                        sleep 0.1
+                done
+                [ "$(driver_of "$vf")" = vfio-pci ] || die "$vf is on $(driver_of "$vf")"
+        done
+        ok "7 leases at once, one per VF group"
+        for vf in $vfs; do
+                kill "$(cat "/tmp/$vf.pid")"
+        done
+        for vf in $vfs; do
+                wait_groups "^$(group_of "$vf") blocked $vf=igbvf$"
+        done
+        ok "every VF back on igbvf"
+        kill $DAEMON
+}
