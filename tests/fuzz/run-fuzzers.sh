@@ -54,10 +54,10 @@ for bin in "${targets[@]}"; do
         "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1 \
                 -artifact_prefix="$artifacts/" "${dict[@]}" "$corpus" >"$log" 2>&1
         rc=$?
-        grep -E '^#[0-9]+ +DONE|^(==[0-9]+==)?ERROR|^SUMMARY|^artifact_prefix|Test unit written|^stat::' \
+        grep -E '^#[0-9]+[[:space:]]+DONE|^(==[0-9]+==)?ERROR|^SUMMARY|^artifact_prefix|Test unit written|^stat::' \
                 "$log" | sed 's/^/    /'
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-        cov=$(grep -E '^#[0-9]+ +(DONE|pulse|NEW|REDUCE)' "$log" | tail -n1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+        cov=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE)' "$log" | tail -n1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
         found=$(( $(find "$corpus" -type f | wc -l) - seeds ))
         if [ $rc -ne 0 ]; then
                 failed=1
