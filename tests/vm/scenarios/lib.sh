@@ -21,7 +21,7 @@ die() {
 
 start_daemon() {
         ioasidd --backend "$1" --socket "$SOCK" --state-dir /run/ioasid/state \
-                --policy-dir /etc/ioasid/policy.d --log-level info >/tmp/ioasidd.log 2>&1 &
+                --policy-dir /etc/ioasid/policy.d --log-level info >>/tmp/ioasidd.log 2>&1 &
         DAEMON=$!
         i=0
         while [ ! -S "$SOCK" ]; do

@@ -54,6 +54,16 @@ run() {
         kill -0 $holder || die "the holder died"
         echo > /sys/bus/pci/devices/0000:00:03.0/driver_override
 
+        step "scenario 4: the daemon killed (-9) and started again, the holder still running"
+        kill -9 $DAEMON
+        wait $DAEMON 2>/dev/null || true
+        start_daemon "$backend"
+        wait_groups "^$g2 viable owner="
+        out=$(vm-client "$SOCK" refused io.ioasid.Broker.GroupBusy 0000:00:03.0) ||
+                die "the restarted daemon gave the leased group away: $out"
+        grep -q "restored" /tmp/ioasidd.log || die "no lease restored"
+        ok "lease restored after kill -9: $out"
+
         step "scenario 4: the holder exits, the lease ends"
         kill $holder
         wait_groups "^$g2 viable 0000:00:03.0=- 0000:00:03.1=vfio-pci$"
