@@ -21,16 +21,9 @@ run() {
         done
         wait_groups " $addr=e1000e"
         ok "the model has the hot-added $addr on e1000e (group $(group_of "$addr"))"
-        vm-client "$SOCK" acquire "$addr" managed >/tmp/hp.out 2>&1 &
-        holder=$!
-        i=0
-        until grep -q '^granted' /tmp/hp.out; do
-                i=$((i + 1))
-                [ $i -lt 300 ] && kill -0 $holder 2>/dev/null || { cat /tmp/hp.out; die "no grant"; }
-                sleep 0.1
-        done
-        ok "acquired: $(tr '\n' ' ' </tmp/hp.out)"
-        kill $holder
+        start_holder "$addr" managed
+        ok "acquired: $(tr '\n' ' ' <"/tmp/holder-$addr.out")"
+        kill $HOLDER
         wait_groups " $addr=e1000e$"
         step "device_del"
         echo "HOTPLUG: device_del hp1"

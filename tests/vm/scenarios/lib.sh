@@ -59,3 +59,17 @@ wait_groups() {
 }
 
 group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+
+# Starts a holder: vm-client acquiring $1 (with $2 "managed" or nothing) and keeping the fds;
+# waits for its grant. HOLDER is its pid, /tmp/holder-$1.out what it printed.
+start_holder() {
+        out=/tmp/holder-$1.out
+        vm-client "$SOCK" acquire "$1" ${2:-} >"$out" 2>&1 &
+        HOLDER=$!
+        i=0
+        until grep -q '^granted' "$out"; do
+                i=$((i + 1))
+                [ $i -lt 300 ] && kill -0 $HOLDER 2>/dev/null || { cat "$out"; die "$1 was not granted"; }
+                sleep 0.1
+        done
+}

@@ -23,15 +23,9 @@ run() {
         ok "refused: $out"
         bind_to 0000:00:03.0 vfio-pci
         wait_groups "^$g2 viable"
-        vm-client "$SOCK" acquire 0000:00:03.1 >/tmp/holder.out 2>&1 &
-        holder=$!
-        i=0
-        until grep -q '^granted' /tmp/holder.out; do
-                i=$((i + 1))
-                [ $i -lt 100 ] && kill -0 $holder 2>/dev/null || { cat /tmp/holder.out; die "no grant"; }
-                sleep 0.1
-        done
-        ok "granted and used: $(tr '\n' ' ' </tmp/holder.out)"
+        start_holder 0000:00:03.1
+        holder=$HOLDER
+        ok "granted and used: $(tr '\n' ' ' </tmp/holder-0000:00:03.1.out)"
 
         step "scenario 2: a second owner, and a host driver, against the leased group"
         out=$(vm-client "$SOCK" refused io.ioasid.Broker.GroupBusy 0000:00:03.0) ||
@@ -79,18 +73,12 @@ run() {
                 ok "refused while the bridge has a driver: $out"
                 echo 0000:00:04.0 >"/sys/bus/pci/devices/0000:00:04.0/driver/unbind"
         fi
-        vm-client "$SOCK" acquire 0000:01:01.0 managed >/tmp/holder3.out 2>&1 &
-        holder=$!
-        i=0
-        until grep -q '^granted' /tmp/holder3.out; do
-                i=$((i + 1))
-                [ $i -lt 150 ] && kill -0 $holder 2>/dev/null || { cat /tmp/holder3.out; die "no grant"; }
-                sleep 0.1
-        done
+        start_holder 0000:01:01.0 managed
+        holder=$HOLDER
         [ "$(driver_of 0000:01:01.0)" = vfio-pci ] && [ "$(driver_of 0000:01:02.0)" = vfio-pci ] ||
                 die "the group was not bound whole"
         wait_groups "^$g3 viable owner="
-        ok "bridge group taken whole: $(tr '\n' ' ' </tmp/holder3.out)"
+        ok "bridge group taken whole: $(tr '\n' ' ' </tmp/holder-0000:01:01.0.out)"
         kill $holder
         wait_groups "^$g3 blocked 0000:00:04.0=[^ ]* 0000:01:01.0=e1000 0000:01:02.0=e1000$"
         ok "managed drivers back on e1000"
