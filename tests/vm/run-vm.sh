@@ -4,7 +4,8 @@
 # thread's device layout. Prints the serial console when the scenario fails.
 #
 # usage: run-vm.sh BUILDDIR KERNEL SCENARIO BACKEND
-#   KERNEL: a bzImage with its drivers built in (the iommufd kernel of the VM tier)
+#   KERNEL: a bzImage with its drivers built in (the iommufd kernel of the VM tier), or an
+#           unpacked Debian linux-image package (legacy backend only: no iommufd)
 #   SCENARIO: a script in tests/vm/scenarios (without .sh); BACKEND: iommufd or legacy
 # Exit status: 0 pass, 1 fail, 77 skipped (no kernel, no QEMU).
 set -euo pipefail
@@ -15,7 +16,7 @@ scenario=$3
 backend=$4
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ -z "$kernel" ] || [ ! -r "$kernel" ]; then
+if [ -z "$kernel" ] || [ ! -e "$kernel" ]; then
         echo "no VM kernel${kernel:+ at $kernel}: skipping (tests/vm/kernel/README.md says how)"
         exit 77
 fi
@@ -42,6 +43,28 @@ copy_with_libs() {
 copy_with_libs "$builddir/daemon/ioasidd" /usr/sbin/ioasidd
 copy_with_libs "$builddir/tests/vm/vm-client" /usr/bin/vm-client
 install -m 0755 "$(command -v busybox)" "$root/bin/busybox"
+
+# A directory is an unpacked Debian linux-image package: its drivers are modules, so the ones
+# the machine needs go into the initramfs (decompressed, with what they depend on) and the init
+# loads them.
+if [ -d "$kernel" ]; then
+        image=$(find "$kernel/boot" -name 'vmlinuz-*' | head -n1)
+        ver=${image##*/vmlinuz-}
+        moddir=$kernel/lib/modules/$ver
+        [ -f "$moddir/modules.dep" ] || depmod -b "$kernel" "$ver"
+        for m in vfio_pci vfio_iommu_type1 virtio_net e1000 e1000e igb igbvf; do
+                modprobe -d "$kernel" -S "$ver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+        done | sort -u | while read -r ko; do
+                dest=$root/lib/modules/$ver/${ko#"$moddir"/}
+                mkdir -p "$(dirname "$dest")"
+                case "$ko" in
+                *.xz) xz -dc "$ko" >"${dest%.xz}" ;;
+                *) cp "$ko" "$dest" ;;
+                esac
+        done
+        depmod -b "$root" "$ver"
+        kernel=$image
+fi
 install -m 0644 "$here/scenarios/lib.sh" "$root/lib.sh"
 install -m 0644 "$here/scenarios/$scenario.sh" "$root/scenario.sh"
 
@@ -53,6 +76,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /run/ioasid /tmp /etc/ioasid/policy.d
 backend=$(sed -n 's/.*ioasid.backend=\([a-z]*\).*/\1/p' /proc/cmdline)
+if [ -d /lib/modules ]; then
+        for m in vfio_pci vfio_iommu_type1 virtio_net e1000 e1000e igb igbvf; do modprobe "$m"; done
+fi
 echo "VM-START backend=$backend kernel=$(uname -r)"
 . /lib.sh
 . /scenario.sh
