@@ -1,18 +1,22 @@
 #!/bin/bash
 # Builds the VM tier's kernel from Debian's linux-source-6.12 (bookworm-backports): x86_64
 # defconfig + kvm_guest.config + iommufd.config, everything built in. About 13 minutes on 2
-# cores. The result is cached by the hash of this recipe and the fragment, so a changed recipe
-# builds again and an unchanged one never does.
+# cores. The result is cached by the hash of the fragment and RECIPE below (bump it when the
+# steps change what is built), so a changed kernel builds again and an unchanged one never does.
 #
-# usage: build-kernel.sh CACHEDIR     prints the path of the bzImage
+# usage: build-kernel.sh CACHEDIR     prints the path of the bzImage, and nothing else on stdout
 set -euo pipefail
+RECIPE=1
+
+# Everything but the result goes to stderr: callers take stdout as the path.
+exec 3>&1 1>&2
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=$(mkdir -p "${1:?usage: build-kernel.sh CACHEDIR}" && cd "$1" && pwd)
-key=$(cat "$here/build-kernel.sh" "$here/iommufd.config" | sha256sum | cut -c1-16)
+key=$( (echo "recipe $RECIPE"; cat "$here/iommufd.config") | sha256sum | cut -c1-16)
 out=$cache/bzImage-6.12-iommufd-$key
 if [ -s "$out" ]; then
-        echo "$out"
+        echo "$out" >&3
         exit 0
 fi
 
@@ -45,4 +49,4 @@ make -s -j"$(nproc)" bzImage >/dev/null
 cp arch/x86/boot/bzImage "$out.tmp"
 cp .config "$out.config"
 mv "$out.tmp" "$out"
-echo "$out"
+echo "$out" >&3
