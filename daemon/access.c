@@ -205,7 +205,7 @@ static bool is_bridge(const model_device *d)
 {
         if (viability_classify(&viability_config_default, d->driver) == VIABILITY_DRIVER_BRIDGE)
                 return true;
-        return !d->driver && d->class && strncmp(d->class, "0x0604", 6) == 0;
+        return !d->driver && model_device_is_pci_bridge(d);
 }
 
 int access_check_device(manager *d, const policy_subject *s, const char *address, policy_action a,

@@ -613,7 +613,7 @@ int lease_bind_group(lease *l, int group, char **ret_error)
                 if (k == VIABILITY_DRIVER_VFIO || k == VIABILITY_DRIVER_BRIDGE ||
                     lease_record_find_device(&l->rec, d->address))
                         continue;
-                if (d->class && strncmp(d->class, "0x0604", 6) == 0) {
+                if (model_device_is_pci_bridge(d)) {
                         /* Driver-less bridges stay as they are: no DMA of their own, nothing to
                          * grant. One on a host driver cannot go to vfio-pci: the admin decides
                          * whether to unbind it. */

@@ -552,7 +552,7 @@ static int group_judge(model *m, model_group *g, model_changes *changes)
                         .driver = d ? d->driver : NULL,
                         .driver_unknown = d && d->driver_unknown,
                         .missing = !d,
-                        .bridge = d && d->class && strncmp(d->class, "0x0604", 6) == 0,
+                        .bridge = d && model_device_is_pci_bridge(d),
                 };
         }
         r = viability_check(m->cfg,

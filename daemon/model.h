@@ -115,6 +115,13 @@ const model_device *const *model_devices(model *m, size_t *ret_n);
 const model_group *const *model_groups(model *m, size_t *ret_n);
 size_t model_n_devices(const model *m);
 size_t model_n_groups(const model *m);
+/* A PCI-to-PCI bridge by its class (0x0604xx): no vfio driver takes one, and it does no DMA of
+ * its own. */
+static inline bool model_device_is_pci_bridge(const model_device *d)
+{
+        return d->class && __builtin_strncmp(d->class, "0x0604", 6) == 0;
+}
+
 /* A group member's device, or NULL when the member could not be read. */
 static inline const model_device *model_group_device(const model *m, const model_group *g, size_t i)
 {
