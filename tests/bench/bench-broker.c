@@ -61,29 +61,53 @@ static size_t reply_bytes(const vl_reply *r)
                sizeof("{\"parameters\":}");
 }
 
-/* A one-byte request answered by n bytes and a NUL from another process over a socket pair: the
- * least a round trip with a reply of that size costs, without any JSON. */
-static double floor_ms(size_t n, int rounds)
+/* A one-byte request answered by n bytes and a NUL from another process over a socket pair,
+ * the first bytes carrying n_fds fds (SCM_RIGHTS) when there are any: the least a round trip
+ * with a reply of that size (and those fds) costs, without any JSON. */
+static double floor_ms(size_t n, int n_fds, int rounds)
 {
         _cleanup_free_ char *buf = malloc(n + 1);
         double *t = calloc((size_t)rounds, sizeof(double)), m;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * 8)];
+        } control;
         int sv[2];
         pid_t pid;
 
-        ASSERT_TRUE(buf && t);
+        ASSERT_TRUE(buf && t && n_fds >= 0 && n_fds <= 8);
         memset(buf, 'x', n);
         buf[n] = 0;
         ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
         pid = fork();
         ASSERT_TRUE(pid >= 0);
         if (pid == 0) {
+                int fds[8];
                 char c;
 
                 close(sv[0]);
+                for (int i = 0; i < n_fds; i++)
+                        fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
                 while (read(sv[1], &c, 1) == 1)
                         for (size_t off = 0; off <= n;) {
-                                ssize_t k = write(sv[1], buf + off, n + 1 - off);
+                                struct iovec iov = { .iov_base = buf + off,
+                                                     .iov_len = n + 1 - off };
+                                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                                ssize_t k;
 
+                                if (off == 0 && n_fds > 0) {
+                                        struct cmsghdr *cm;
+
+                                        memset(&control, 0, sizeof(control));
+                                        mh.msg_control = &control;
+                                        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n_fds);
+                                        cm = CMSG_FIRSTHDR(&mh);
+                                        cm->cmsg_level = SOL_SOCKET;
+                                        cm->cmsg_type = SCM_RIGHTS;
+                                        cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n_fds);
+                                        memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)n_fds);
+                                }
+                                k = sendmsg(sv[1], &mh, 0);
                                 if (k <= 0)
                                         _exit(1);
                                 off += (size_t)k;
@@ -93,14 +117,25 @@ static double floor_ms(size_t n, int rounds)
         close(sv[1]);
         for (int i = 0; i < rounds; i++) {
                 double t0 = now_ms();
+                int got_fds = 0;
 
                 ASSERT_EQ(write(sv[0], "?", 1), 1);
                 for (size_t got = 0; got <= n;) {
-                        ssize_t k = read(sv[0], buf, n + 1);
+                        struct iovec iov = { .iov_base = buf, .iov_len = n + 1 };
+                        struct msghdr mh = { .msg_iov = &iov,
+                                             .msg_iovlen = 1,
+                                             .msg_control = &control,
+                                             .msg_controllen = sizeof(control) };
+                        ssize_t k = recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC);
 
                         ASSERT_TRUE(k > 0);
+                        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                                for (size_t j = 0; j < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                                     j++, got_fds++)
+                                        close(((int *)(void *)CMSG_DATA(cm))[j]);
                         got += (size_t)k;
                 }
+                ASSERT_EQ(got_fds, n_fds);
                 t[i] = now_ms() - t0;
         }
         close(sv[0]);
@@ -188,78 +223,6 @@ static void wait_events(vl_client *c, const char *kind, int want)
         }
 }
 
-/* A one-byte request answered by a message of n bytes carrying n_fds fds (SCM_RIGHTS) from
- * another process: the floor under an Acquire that hands out the same. */
-static double floor_fds_ms(size_t n, int n_fds, int rounds)
-{
-        _cleanup_free_ char *buf = malloc(n + 1);
-        double *t = calloc((size_t)rounds, sizeof(double)), m;
-        int sv[2];
-        pid_t pid;
-
-        ASSERT_TRUE(buf && t && n_fds <= 8);
-        memset(buf, 'x', n);
-        buf[n] = 0;
-        ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-        pid = fork();
-        ASSERT_TRUE(pid >= 0);
-        if (pid == 0) {
-                int fds[8];
-                char c;
-
-                close(sv[0]);
-                for (int i = 0; i < n_fds; i++)
-                        fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
-                while (read(sv[1], &c, 1) == 1) {
-                        union {
-                                struct cmsghdr h;
-                                char buf[CMSG_SPACE(sizeof(int) * 8)];
-                        } control = {};
-                        struct iovec iov = { .iov_base = buf, .iov_len = n + 1 };
-                        struct msghdr mh = { .msg_iov = &iov,
-                                             .msg_iovlen = 1,
-                                             .msg_control = &control,
-                                             .msg_controllen = CMSG_SPACE(sizeof(int) * n_fds) };
-                        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-                        cm->cmsg_level = SOL_SOCKET;
-                        cm->cmsg_type = SCM_RIGHTS;
-                        cm->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
-                        memcpy(CMSG_DATA(cm), fds, sizeof(int) * n_fds);
-                        if (sendmsg(sv[1], &mh, 0) != (ssize_t)(n + 1))
-                                _exit(1);
-                }
-                _exit(0);
-        }
-        close(sv[1]);
-        for (int i = 0; i < rounds; i++) {
-                union {
-                        struct cmsghdr h;
-                        char buf[CMSG_SPACE(sizeof(int) * 8)];
-                } control;
-                struct iovec iov = { .iov_base = buf, .iov_len = n + 1 };
-                struct msghdr mh = { .msg_iov = &iov,
-                                     .msg_iovlen = 1,
-                                     .msg_control = &control,
-                                     .msg_controllen = sizeof(control) };
-                double t0 = now_ms();
-                struct cmsghdr *cm;
-
-                ASSERT_EQ(write(sv[0], "?", 1), 1);
-                ASSERT_TRUE(recvmsg(sv[0], &mh, MSG_CMSG_CLOEXEC) > 0);
-                cm = CMSG_FIRSTHDR(&mh);
-                ASSERT_TRUE(cm && cm->cmsg_type == SCM_RIGHTS);
-                for (size_t k = 0; k < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++)
-                        close(((int *)CMSG_DATA(cm))[k]);
-                t[i] = now_ms() - t0;
-        }
-        close(sv[0]);
-        waitpid(pid, NULL, 0);
-        m = median(t, (size_t)rounds);
-        free(t);
-        return m;
-}
-
 /* Acquire of one device and Release of its lease, as one client would: two calls. */
 static void bench_acquire(vl_client *c, const char *address)
 {
@@ -290,7 +253,7 @@ static void bench_acquire(vl_client *c, const char *address)
         }
         printf("| Acquire+Release, 1 device | %.1f µs | %.1f µs (the same reply with 2 fds, raw) "
                "|\n",
-               median(t, ROUNDS) * 1e3, floor_fds_ms(bytes, 2, ROUNDS) * 1e3);
+               median(t, ROUNDS) * 1e3, floor_ms(bytes, 2, ROUNDS) * 1e3);
 }
 
 static void bench_tree(const char *python, const char *script, const char *devices)
@@ -312,17 +275,17 @@ static void bench_tree(const char *python, const char *script, const char *devic
         vl_client_set_timeout(c, 60000);
 
         lg = call_ms(c, "io.ioasid.Broker.ListGroups", NULL, 21, &bytes);
-        lg_floor = floor_ms(bytes, 21);
+        lg_floor = floor_ms(bytes, 0, 21);
         printf("| ListGroups, %s groups | %.2f ms | %.2f ms (%zu bytes raw) |\n", groups, lg,
                lg_floor, bytes);
         ld = call_ms(c, "io.ioasid.Broker.ListDevices", NULL, 21, &bytes);
-        ld_floor = floor_ms(bytes, 21);
+        ld_floor = floor_ms(bytes, 0, 21);
         printf("| ListDevices, %s devices | %.2f ms | %.2f ms (%zu bytes raw) |\n", devices, ld,
                ld_floor, bytes);
         json_object_object_add(one, "group", json_object_new_int(7));
         gg = call_ms(c, "io.ioasid.Broker.GetGroup", one, 2001, &bytes);
         printf("| GetGroup | %.1f µs | %.1f µs (%zu bytes raw) |\n", gg * 1e3,
-               floor_ms(bytes, 2001) * 1e3, bytes);
+               floor_ms(bytes, 0, 2001) * 1e3, bytes);
         /* The scale layout's first group is all on vfio-pci. */
         bench_acquire(c, "0000:00:00.0");
         rss_after = rss_kib(daemon_pid);
