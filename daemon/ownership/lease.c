@@ -8,7 +8,7 @@
 
 #include "backend.h"
 #include "json-cleanup.h"
-#include "lease.h"
+#include "lease-internal.h"
 #include "log.h"
 #include "managed.h"
 #include "model.h"
@@ -52,6 +52,11 @@ int leases_new(const leases_config *config, leases **ret)
 const leases_config *lease_get_config(const lease *l)
 {
         return &l->table->config;
+}
+
+const leases_config *leases_get_config(const leases *t)
+{
+        return &t->config;
 }
 
 static void lease_free(lease *l)
@@ -168,7 +173,7 @@ static void publish(lease *l, lease_event_kind kind, int group)
                             sink->userdata);
 }
 
-static void refresh_group(const leases_config *c, const char *address)
+void leases_refresh_group(const leases_config *c, const char *address)
 {
         if (c->sink.refresh_group)
                 (void)c->sink.refresh_group(address, c->sink.userdata);
@@ -555,7 +560,7 @@ static void restore_done(int result, void *userdata)
                 log_info("Lease %s: managed devices are back on their drivers.", l->rec.id);
         /* Whatever the drivers are now, the model reads them again. */
         for (size_t i = 0; i < l->rec.n_devices; i++)
-                refresh_group(&l->table->config, l->rec.devices[i].address);
+                leases_refresh_group(&l->table->config, l->rec.devices[i].address);
         end_now(l);
 }
 
@@ -663,7 +668,7 @@ int lease_bind_group(lease *l, int group, char **ret_error)
                  (unsigned)l->rec.uid, n, group);
         r = managed_bind(m->managed, addresses, n, bound, ret_error);
         for (size_t i = 0; i < n; i++)
-                refresh_group(m, addresses[i]);
+                leases_refresh_group(m, addresses[i]);
         if (r < 0)
                 goto fail;
         return 0;
@@ -675,9 +680,7 @@ fail:
         return r;
 }
 
-/* A record of an earlier run whose holder still runs: the lease goes on, without fds of the
- * daemon's own (they died with the old process; the holder's keep the groups claimed). */
-static int adopt(leases *t, lease_record *rec, int pidfd)
+int lease_adopt(leases *t, lease_record *rec, int pidfd, lease **ret)
 {
         lease *l = calloc(1, sizeof(*l));
         int r;
@@ -705,103 +708,7 @@ static int adopt(leases *t, lease_record *rec, int pidfd)
         if (pidfd >= 0)
                 log_info("Lease %s of uid %u (holder pid %d) restored.", l->rec.id,
                          (unsigned)l->rec.uid, (int)l->rec.holder_pid);
-        return 0;
-}
-
-/* Devices of an Acquire that never answered: their fds never left the daemon that died, so
- * nobody holds them and putting their drivers back cannot block. Returns the number of devices
- * left in the record (0: the record is gone), or a negative errno. */
-static int drop_pending(leases *t, lease_record *rec)
-{
-        const leases_config *m = &t->config;
-        _cleanup_free_ managed_device *devices =
-                calloc(MAX(rec->n_devices, (size_t)1), sizeof(*devices));
-        _cleanup_free_ char *error = NULL;
-        size_t n = 0, before = rec->n_devices;
-        int r;
-
-        if (!devices)
-                return -ENOMEM;
-        for (size_t i = 0; i < rec->n_devices; i++)
-                if (rec->devices[i].pending && rec->devices[i].managed) {
-                        devices[n] = (managed_device){ .changed = true };
-                        memcpy(devices[n].address, rec->devices[i].address, PCI_ADDRESS_SIZE);
-                        memcpy(devices[n].original_driver, rec->devices[i].original_driver,
-                               sizeof(devices[n].original_driver));
-                        n++;
-                }
-        if (n > 0) {
-                r = managed_restore(m->managed, devices, n, &error);
-                if (r < 0)
-                        log_warning_errno(r,
-                                          "AUDIT lease=%s: drivers of an unfinished acquire "
-                                          "not all restored: %s",
-                                          rec->id, error ?: strerror(-r));
-                else
-                        log_info("Lease %s: put back %zu device(s) of an unfinished acquire.",
-                                 rec->id, n);
-        }
-        for (size_t i = rec->n_devices; i-- > 0;)
-                if (rec->devices[i].pending) {
-                        bool other = false;
-
-                        for (size_t j = 0; j < rec->n_devices; j++)
-                                other = other || (!rec->devices[j].pending &&
-                                                  rec->devices[j].group == rec->devices[i].group);
-                        if (rec->path_mode && !other)
-                                (void)backend_path_revoke(m->backend, rec->devices[i].group);
-                        refresh_group(m, rec->devices[i].address);
-                        (void)lease_record_remove_device(rec, rec->devices[i].address);
-                }
-        if (rec->n_devices == 0) {
-                r = lease_store_remove(m->state_fd, rec->id);
-                if (r < 0)
-                        log_error_errno(r, "Lease %s: cannot remove its record: %m", rec->id);
-                return 0;
-        }
-        if (rec->n_devices < before) {
-                r = lease_store_save(m->state_fd, rec);
-                if (r < 0)
-                        return log_error_errno(r, "Lease %s: cannot update its record: %m",
-                                               rec->id);
-        }
-        return (int)MIN(rec->n_devices, (size_t)INT32_MAX);
-}
-
-int leases_restore(leases *t)
-{
-        const leases_config *m = &t->config;
-        lease_record *recs = NULL;
-        size_t n = 0;
-        int r;
-
-        r = lease_store_load(m->state_fd, &recs, &n);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read lease records: %m");
-        for (size_t i = 0; i < n; i++) {
-                int pidfd = -EBADF;
-
-                r = drop_pending(t, &recs[i]);
-                if (r <= 0)
-                        continue;
-                r = lease_holder_pidfd(recs[i].holder_pid, recs[i].holder_start_time, &pidfd);
-                if (r >= 0) {
-                        r = adopt(t, &recs[i], pidfd);
-                        if (r < 0)
-                                log_error_errno(r, "Lease %s: cannot restore it: %m", recs[i].id);
-                        continue;
-                }
-                log_info("Lease %s: holder pid %d is gone, ending the lease.", recs[i].id,
-                         (int)recs[i].holder_pid);
-                /* Taken back in, and ended the ordinary way: managed devices get their drivers
-                 * back before the groups are free. */
-                r = adopt(t, &recs[i], -EBADF);
-                if (r < 0) {
-                        log_error_errno(r, "Lease %s: cannot end it: %m", recs[i].id);
-                        continue;
-                }
-                lease_end(t->first, "its holder is gone");
-        }
-        lease_records_free(recs, n);
+        if (ret)
+                *ret = l;
         return 0;
 }
