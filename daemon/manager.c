@@ -38,7 +38,9 @@ static int open_root(const char *path, int *ret)
 
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-        (void)access_reload(userdata, NULL);
+        manager *d = userdata;
+
+        (void)access_reload(&d->state, NULL);
         return 0;
 }
 
@@ -47,18 +49,18 @@ static int listen_for_events(manager *d)
         int r;
 
         if (d->config.uevent_socket)
-                r = events_listen_socket(d->events, d->config.uevent_socket);
+                r = events_listen_socket(d->state.events, d->config.uevent_socket);
         else if (!streq(d->config.sysfs_root, "/sys")) {
                 /* The system's events describe the system, not a tree under another root. */
                 log_info("sysfs root is %s: not listening to the system's device events",
                          d->config.sysfs_root);
                 return 0;
         } else if (access("/run/udev/control", F_OK) == 0)
-                r = events_listen_udev(d->events);
+                r = events_listen_udev(d->state.events);
         else {
                 /* No udevd (a VM with a minimal init): the kernel's own messages. */
                 log_info("udevd is not running; listening to kernel uevents");
-                r = events_listen_kernel(d->events);
+                r = events_listen_kernel(d->state.events);
         }
         if (r < 0)
                 return log_error_errno(r, "Cannot listen for device events: %m");
@@ -83,6 +85,8 @@ int manager_new(const manager_config *config, manager **ret)
                 return log_oom();
         *ret = d;
         d->config = *config;
+        d->state.sysfs_root = config->sysfs_root;
+        d->state.policy_dir = config->policy_dir;
         d->sysfs_fd = d->dev_fd = d->state_fd = -EBADF;
 
         r = open_root(config->sysfs_root, &d->sysfs_fd);
@@ -97,7 +101,7 @@ int manager_new(const manager_config *config, manager **ret)
         if (r < 0)
                 return r;
 
-        r = sd_event_default(&d->event);
+        r = sd_event_default(&d->state.event);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
         sigemptyset(&ss);
@@ -106,28 +110,28 @@ int manager_new(const manager_config *config, manager **ret)
         sigaddset(&ss, SIGHUP);
         sigprocmask(SIG_BLOCK, &ss, NULL);
         signal(SIGPIPE, SIG_IGN);
-        r = sd_event_add_signal(d->event, NULL, SIGTERM, NULL, NULL);
+        r = sd_event_add_signal(d->state.event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGINT, NULL, NULL);
+                r = sd_event_add_signal(d->state.event, NULL, SIGINT, NULL, NULL);
         if (r >= 0)
-                r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d);
+                r = sd_event_add_signal(d->state.event, NULL, SIGHUP, on_sighup, d);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch signals: %m");
 
         /* A broken policy must not keep the daemon down: root can still fix and reload it. */
-        r = access_reload(d, NULL);
+        r = access_reload(&d->state, NULL);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0) {
-                d->policy = policy_new();
-                if (!d->policy)
+                d->state.policy = policy_new();
+                if (!d->state.policy)
                         return log_oom();
                 log_warning("Starting with an empty policy: only root may acquire devices.");
         }
 
-        r = monitors_new(&d->monitors);
+        r = monitors_new(&d->state.monitors);
         if (r >= 0)
-                r = events_new(d->event, &event_ops, d, &d->events);
+                r = events_new(d->state.event, &event_ops, &d->state, &d->state.events);
         if (r < 0)
                 return log_oom();
         /* Listen before the first scan: a change during it is then seen twice, never missed. */
@@ -135,34 +139,43 @@ int manager_new(const manager_config *config, manager **ret)
         if (r < 0)
                 return r;
 
-        r = model_new(d->sysfs_fd, NULL, &d->model);
+        r = model_new(d->sysfs_fd, NULL, &d->state.model);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the device model: %m");
-        r = sync_rescan_now(d);
+        r = sync_rescan_now(&d->state);
         if (r < 0)
                 return r;
 
-        r = backend_new(config->backend, d->dev_fd, d->sysfs_fd, &d->backend, &reason);
+        r = backend_new(config->backend, d->dev_fd, d->sysfs_fd, &d->state.backend, &reason);
         if (r == -EOPNOTSUPP)
                 /* Listing and watching devices still works: Acquire says why it cannot. */
                 log_warning("No VFIO backend: %s. Devices cannot be acquired.", reason);
         else if (r < 0)
                 return log_error_errno(r, "Cannot set up the %s backend: %m", config->backend);
         else
-                log_info("VFIO backend: %s (%s).", backend_name(d->backend), reason);
-        d->managed = (managed_sysfs){ .root_fd = d->sysfs_fd };
+                log_info("VFIO backend: %s (%s).", backend_name(d->state.backend), reason);
+        d->state.managed = (managed_sysfs){ .root_fd = d->sysfs_fd };
         if (config->fake_kernel)
-                d->managed.write = fake_kernel_write,
-                d->managed.userdata = (void *)config->fake_kernel;
-        r = leases_new(d, &d->leases);
+                d->state.managed.write = fake_kernel_write,
+                d->state.managed.userdata = (void *)config->fake_kernel;
+        r = leases_new(&(leases_config){ .event = d->state.event,
+                                         .model = d->state.model,
+                                         .backend = d->state.backend,
+                                         .managed = &d->state.managed,
+                                         .state_fd = d->state_fd,
+                                         .revoke_timeout_usec = config->revoke_timeout_usec,
+                                         .sink = { .event = sync_lease_event,
+                                                   .refresh_group = sync_lease_refresh_group,
+                                                   .userdata = &d->state } },
+                       &d->state.leases);
         if (r < 0)
                 return log_oom();
         /* Before serving: a group still held by a lease of the last run must look busy. */
-        r = leases_restore(d->leases);
+        r = leases_restore(d->state.leases);
         if (r < 0)
                 return r;
 
-        r = vl_server_new(d->event, &info, d, &d->server);
+        r = vl_server_new(d->state.event, &info, &d->state, &d->server);
         if (r >= 0)
                 r = vl_server_add_interface(d->server, &broker_interface);
         if (r >= 0)
@@ -181,17 +194,17 @@ manager *manager_free(manager *d)
                 return NULL;
         /* Connections first: their disconnect handlers reach into the monitors. */
         vl_server_free(d->server);
-        monitors_free(d->monitors);
-        events_free(d->events);
-        leases_free(d->leases);
-        backend_free(d->backend);
-        model_changes_done(&d->changes);
-        model_free(d->model);
-        access_done(d);
+        monitors_free(d->state.monitors);
+        events_free(d->state.events);
+        leases_free(d->state.leases);
+        backend_free(d->state.backend);
+        model_changes_done(&d->state.changes);
+        model_free(d->state.model);
+        access_done(&d->state);
         safe_close(d->sysfs_fd);
         safe_close(d->dev_fd);
         safe_close(d->state_fd);
-        sd_event_unref(d->event);
+        sd_event_unref(d->state.event);
         free(d);
         return NULL;
 }
@@ -202,14 +215,9 @@ int manager_run(manager *d)
 
         (void)sd_notify(false, "READY=1\nSTATUS=Serving");
         log_info("Serving on %s (sysfs %s)", d->config.socket_path, d->config.sysfs_root);
-        r = sd_event_loop(d->event);
+        r = sd_event_loop(d->state.event);
         (void)sd_notify(false, "STOPPING=1");
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         return 0;
-}
-
-void manager_publish(manager *d, json_object *event)
-{
-        monitors_broadcast(d->monitors, event);
 }

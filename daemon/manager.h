@@ -1,22 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* The daemon's state: one per process, reached from every method handler through the varlink
- * server's userdata. */
+/* The daemon: one per process. It creates every piece of the daemon's state and wires the rooms
+ * together: device events into the model, leases' changes out to Monitor clients, the varlink
+ * face onto the state its methods share. */
 
-#include <stdbool.h>
 #include <stdint.h>
-#include <systemd/sd-event.h>
 
-#include "events.h"
-#include "managed.h"
-#include "model.h"
-#include "monitor.h"
+#include "daemon-state.h"
 #include "varlink.h"
-
-typedef struct backend backend;
-typedef struct leases leases;
-typedef struct policy policy;
 
 typedef struct manager_config {
         const char *sysfs_root;
@@ -32,16 +24,8 @@ typedef struct manager_config {
 
 typedef struct manager {
         manager_config config;
-        sd_event *event;
+        daemon_state state; /* the varlink server's userdata */
         vl_server *server;
-        events *events;
-        monitors *monitors;
-        model *model;
-        model_changes changes; /* applied to the model, not yet published */
-        policy *policy;
-        backend *backend;
-        leases *leases;
-        managed_sysfs managed; /* where managed binding writes */
         int sysfs_fd;
         int dev_fd;
         int state_fd;
@@ -50,5 +34,3 @@ typedef struct manager {
 int manager_new(const manager_config *config, manager **ret);
 manager *manager_free(manager *d);
 int manager_run(manager *d);
-/* Sends a Monitor event (borrowed) to every subscriber. */
-void manager_publish(manager *d, json_object *event);

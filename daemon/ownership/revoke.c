@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "manager.h"
 #include "model.h"
 #include "revoke.h"
 #include "worker.h"
@@ -20,7 +19,7 @@ typedef struct revoke_device {
 } revoke_device;
 
 typedef struct revocation {
-        manager *manager;
+        const leases_config *config;
         lease *lease;
         char id[LEASE_ID_SIZE];
         vl_link *link;
@@ -42,7 +41,7 @@ static void revocation_free(revocation *r)
 static int unbind_all(void *userdata)
 {
         revocation *r = userdata;
-        const managed_sysfs *s = &r->manager->managed;
+        const managed_sysfs *s = r->config->managed;
         char path[sizeof("bus/pci/drivers//unbind") + SYSFS_NAME_MAX];
         int first = 0;
 
@@ -101,8 +100,9 @@ static void unbound(int result, void *userdata)
         lease_end(r->lease, "revoked");
 }
 
-int revoke_start(manager *m, lease *l, vl_link *link, uid_t by)
+int revoke_start(lease *l, vl_link *link, uid_t by)
 {
+        const leases_config *m = lease_get_config(l);
         const lease_record *rec = lease_get_record(l);
         revocation *r = calloc(1, sizeof(*r));
         int k;
@@ -114,7 +114,7 @@ int revoke_start(manager *m, lease *l, vl_link *link, uid_t by)
                 free(r);
                 return -ENOMEM;
         }
-        r->manager = m;
+        r->config = m;
         r->lease = l;
         memcpy(r->id, lease_id(l), sizeof(r->id));
         for (size_t i = 0; i < rec->n_devices; i++) {
@@ -137,8 +137,8 @@ int revoke_start(manager *m, lease *l, vl_link *link, uid_t by)
         lease_set_end_callback(l, lease_gone, r);
         /* With the daemon's copies closed, the kernel waits for the holder's alone. */
         lease_drop_fds(l);
-        k = worker_start(m->event, unbind_all, unbound, r, m->config.revoke_timeout_usec,
-                         m->managed.root_fd, &r->worker);
+        k = worker_start(m->event, unbind_all, unbound, r, m->revoke_timeout_usec,
+                         m->managed->root_fd, &r->worker);
         if (k < 0) {
                 log_error_errno(k, "Revoke %s: cannot start: %m", r->id);
                 lease_end(l, "revoked");

@@ -15,10 +15,10 @@
 #include "access.h"
 #include "acquire.h"
 #include "backend.h"
+#include "daemon-state.h"
 #include "json-cleanup.h"
 #include "lease.h"
 #include "log.h"
-#include "manager.h"
 #include "pci-address.h"
 #include "sync.h"
 
@@ -207,7 +207,7 @@ static bool on_vfio_driver(const model_device *d)
 
 /* Checks one device against everything but the kernel. > 0: replied with an error. Sets
  * *ret_bind when its group needs binding to vfio-pci first (managed, and allowed). */
-static int check_device(vl_link *link, manager *m, const lease *l, const access_subject *s,
+static int check_device(vl_link *link, daemon_state *m, const lease *l, const access_subject *s,
                         const model_device *d, unsigned n_held, bool managed, bool *ret_bind)
 {
         const model_group *g = d->group >= 0 ? model_find_group(m->model, d->group) : NULL;
@@ -255,7 +255,7 @@ static int check_device(vl_link *link, manager *m, const lease *l, const access_
 }
 
 /* Parses and checks the device list. > 0: replied with an error. */
-static int read_devices(vl_link *link, manager *m, json_object *array,
+static int read_devices(vl_link *link, daemon_state *m, json_object *array,
                         char (**ret)[PCI_ADDRESS_SIZE], size_t *ret_n)
 {
         size_t n = json_object_array_length(array), k = 0;
@@ -353,7 +353,7 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
 {
         const acquire_args *a = args;
         const vl_peer *peer = vl_link_peer(link);
-        manager *m = userdata;
+        daemon_state *m = userdata;
         _cleanup_(access_subject_done) access_subject s = {};
         _cleanup_free_ char(*addresses)[PCI_ADDRESS_SIZE] = NULL;
         _cleanup_free_ lease_grant *grants = NULL;
@@ -476,7 +476,7 @@ int release_method(vl_link *link, json_object *params, void *args, void *userdat
 {
         const release_args *a = args;
         const vl_peer *peer = vl_link_peer(link);
-        manager *m = userdata;
+        daemon_state *m = userdata;
         lease *l = leases_find(m->leases, a->lease);
 
         if (!l || (lease_uid(l) != peer->uid && peer->uid != 0))

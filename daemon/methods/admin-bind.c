@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "admin-bind.h"
+#include "daemon-state.h"
 #include "json-cleanup.h"
 #include "lease.h"
 #include "log.h"
-#include "manager.h"
 #include "sync.h"
 #include "worker.h"
 
@@ -27,7 +27,7 @@ const vl_field unbind_fields[] = {
 };
 
 typedef struct bind_job {
-        manager *manager;
+        daemon_state *state;
         vl_link *link;
         worker *worker;
         char address[PCI_ADDRESS_SIZE];
@@ -39,7 +39,7 @@ typedef struct bind_job {
 static int run_job(void *userdata)
 {
         bind_job *j = userdata;
-        const managed_sysfs *s = &j->manager->managed;
+        const managed_sysfs *s = &j->state->managed;
         char path[64 + SYSFS_NAME_MAX];
         int r;
 
@@ -76,8 +76,8 @@ static void job_done(int result, void *userdata)
         const model_device *d;
         char reason[256];
 
-        (void)sync_refresh_group(j->manager, j->address);
-        d = model_find_device(j->manager->model, j->address);
+        (void)sync_refresh_group(j->state, j->address);
+        d = model_find_device(j->state->model, j->address);
         if (result < 0)
                 snprintf(reason, sizeof(reason), "writing to sysfs failed: %s",
                          result == -ETIME ? "timed out (is the device open?)" : strerror(-result));
@@ -97,7 +97,7 @@ static void job_done(int result, void *userdata)
         free(j);
 }
 
-static int start(vl_link *link, manager *m, const char *address, const char *driver)
+static int start(vl_link *link, daemon_state *m, const char *address, const char *driver)
 {
         const model_device *d;
         const model_group *g;
@@ -127,7 +127,7 @@ static int start(vl_link *link, manager *m, const char *address, const char *dri
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
-        j->manager = m;
+        j->state = m;
         memcpy(j->address, d->address, sizeof(j->address));
         snprintf(j->driver, sizeof(j->driver), "%s", driver ?: "");
         snprintf(j->current, sizeof(j->current), "%s", d->driver ?: "");

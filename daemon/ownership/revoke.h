@@ -11,4 +11,4 @@
 #include "lease.h"
 #include "varlink.h"
 
-int revoke_start(manager *m, lease *l, vl_link *link, uid_t by);
+int revoke_start(lease *l, vl_link *link, uid_t by);

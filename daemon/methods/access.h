@@ -5,7 +5,7 @@
  * resolved from what the kernel says about the peer (SO_PEERCRED, SO_PEERGROUPS, its pidfd),
  * never from anything the peer claims. */
 
-#include "manager.h"
+#include "daemon-state.h"
 #include "policy.h"
 #include "varlink.h"
 
@@ -28,14 +28,14 @@ void access_subject_done(access_subject *s);
 /* Loads the policy directory and puts it in force. On any error the policy in force stays,
  * the error is logged, and ret_error (optional) gets a malloc'd message. Returns the number
  * of rules or a negative errno. */
-int access_reload(manager *d, char **ret_error);
-void access_done(manager *d);
+int access_reload(daemon_state *d, char **ret_error);
+void access_done(daemon_state *d);
 
 /* Whether s may take the device at address, and with it every device of its IOMMU group that
  * would come to the same owner (bridges the kernel tolerates in a viable group excepted), for
  * action; n_held: devices s holds already. -ENODEV when the model has no such device. */
-int access_check_device(manager *d, const policy_subject *s, const char *address, policy_action a,
-                        unsigned n_held, policy_verdict *ret);
+int access_check_device(daemon_state *d, const policy_subject *s, const char *address,
+                        policy_action a, unsigned n_held, policy_verdict *ret);
 
 /* vl_interface.authorize for io.ioasid.Admin: root, or a subject a rule grants "admin". */
 int access_authorize_admin(vl_link *link, const vl_method *method, void *userdata);

@@ -5,17 +5,21 @@
  * sources (events.h) hand over changed addresses in batches; each batch is applied to the model
  * and its changes are published once the batch is done. */
 
-#include "manager.h"
+#include "daemon-state.h"
 
-/* events_ops callbacks; userdata is the daemon. */
+/* events_ops callbacks; userdata is the daemon_state. */
 void sync_device(const char *address, void *userdata);
 void sync_rescan(void *userdata);
 void sync_flushed(void *userdata);
 
+/* leases_sink callbacks; userdata is the daemon_state. */
+void sync_lease_event(const lease_event *e, void *userdata);
+int sync_lease_refresh_group(const char *address, void *userdata);
+
 /* Reads a device and every member of its group again, now, and publishes what changed: a
  * decision about a group is made on what sysfs says at that moment, not on events the daemon
  * may not have read yet (a client that binds a device and acquires it at once). */
-int sync_refresh_group(manager *d, const char *address);
+int sync_refresh_group(daemon_state *d, const char *address);
 
 /* Reads everything again and publishes what changed (start-up, Admin.Rescan). */
-int sync_rescan_now(manager *d);
+int sync_rescan_now(daemon_state *d);

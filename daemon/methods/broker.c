@@ -4,10 +4,10 @@
 
 #include "acquire.h"
 #include "broker.h"
+#include "daemon-state.h"
 #include "describe.h"
 #include "json-cleanup.h"
 #include "log.h"
-#include "manager.h"
 #include "model.h"
 
 /* Lists are built whole before the reply: a client sees one consistent picture, and the
@@ -25,7 +25,7 @@ static int reply_with(vl_link *link, const char *key, json_object *array)
 
 static int method_list_groups(vl_link *link, json_object *params, void *args, void *userdata)
 {
-        manager *d = userdata;
+        daemon_state *d = userdata;
         size_t n;
         const model_group *const *groups = model_groups(d->model, &n);
         _cleanup_json_ json_object *a = json_object_new_array_ext((int)n);
@@ -45,7 +45,7 @@ static int method_list_groups(vl_link *link, json_object *params, void *args, vo
 
 static int method_list_devices(vl_link *link, json_object *params, void *args, void *userdata)
 {
-        manager *d = userdata;
+        daemon_state *d = userdata;
         size_t n;
         const model_device *const *devices = model_devices(d->model, &n);
         _cleanup_json_ json_object *a = json_object_new_array_ext((int)n);
@@ -75,7 +75,7 @@ static const vl_field get_group_fields[] = {
 static int method_get_group(vl_link *link, json_object *params, void *args, void *userdata)
 {
         const get_group_args *a = args;
-        manager *d = userdata;
+        daemon_state *d = userdata;
         const model_group *g = model_find_group(d->model, a->group);
         _cleanup_json_ json_object *p = NULL;
 
@@ -90,7 +90,7 @@ static int method_get_group(vl_link *link, json_object *params, void *args, void
 
 static int method_monitor(vl_link *link, json_object *params, void *args, void *userdata)
 {
-        manager *d = userdata;
+        daemon_state *d = userdata;
         _cleanup_json_ json_object *ready = describe_event("ready"), *p = json_object_new_object();
         int r;
 

@@ -7,17 +7,17 @@
 #include "access.h"
 #include "admin-bind.h"
 #include "admin.h"
+#include "daemon-state.h"
 #include "json-cleanup.h"
 #include "lease.h"
 #include "log.h"
-#include "manager.h"
 #include "pci-address.h"
 #include "revoke.h"
 #include "sync.h"
 
 static int method_rescan(vl_link *link, json_object *params, void *args, void *userdata)
 {
-        manager *d = userdata;
+        daemon_state *d = userdata;
         int r;
 
         /* Settle what the event sources hold first, so that the scan has the last word. */
@@ -32,7 +32,7 @@ static int method_reload_policy(vl_link *link, json_object *params, void *args, 
 {
         _cleanup_free_ char *error = NULL;
         _cleanup_json_ json_object *p = json_object_new_object();
-        manager *d = userdata;
+        daemon_state *d = userdata;
         int r;
 
         if (!p)
@@ -67,7 +67,7 @@ static int method_check_policy(vl_link *link, json_object *params, void *args, v
         const check_policy_args *a = args;
         _cleanup_(access_subject_done) access_subject s = {};
         _cleanup_json_ json_object *p = json_object_new_object();
-        manager *d = userdata;
+        daemon_state *d = userdata;
         policy_verdict v;
         int r;
 
@@ -108,7 +108,7 @@ static const vl_field lease_fields[] = {
 static int method_revoke(vl_link *link, json_object *params, void *args, void *userdata)
 {
         const lease_args *a = args;
-        manager *d = userdata;
+        daemon_state *d = userdata;
         lease *l = leases_find(d->leases, a->lease);
         _cleanup_json_ json_object *p = NULL;
 
@@ -119,7 +119,7 @@ static int method_revoke(vl_link *link, json_object *params, void *args, void *u
                 return vl_link_error(link, "io.ioasid.Admin.NoSuchLease", TAKE_PTR(p));
         }
         /* Answered from revoke.c once the lease has ended. */
-        return revoke_start(d, l, link, vl_link_peer(link)->uid);
+        return revoke_start(l, link, vl_link_peer(link)->uid);
 }
 
 static const vl_method admin_methods[] = {

@@ -22,6 +22,7 @@
 
 #include <json-c/json.h>
 
+#include "lease-holder.h" /* a record names its holder */
 #include "pci-address.h"
 #include "sysfs.h"
 
@@ -81,18 +82,3 @@ int lease_store_remove(int dir_fd, const char *id);
 /* Every valid record, sorted by id; malformed ones are renamed to *.bad, temporary files left by
  * a crash removed. Errors only for what stops reading altogether (the directory, -ENOMEM). */
 int lease_store_load(int dir_fd, lease_record **ret, size_t *ret_n);
-
-/* ---- The holder ---- */
-
-/* Parses the text of /proc/PID/stat: state (field 3) and start time (field 22). The command
- * name (field 2) may hold anything, spaces and parentheses too: fields are found after the
- * last ')'. -EBADMSG for anything else. */
-int lease_proc_stat_parse(const char *text, size_t len, char *ret_state, uint64_t *ret_start_time);
-/* The start time of a live process; -ESRCH when there is none (or only a zombie). */
-int lease_holder_start_time(pid_t pid, uint64_t *ret);
-/* > 0 when the process pid exists, is not a zombie, and started at start_time; 0 when it is
- * gone or the pid belongs to another process now; < 0 on errors. */
-int lease_holder_alive(pid_t pid, uint64_t start_time);
-/* A pidfd for the holder, race-free: opened first, then checked to still be the process that
- * started at start_time (the pidfd pins the pid). -ESRCH when the holder is gone. */
-int lease_holder_pidfd(pid_t pid, uint64_t start_time, int *ret_pidfd);

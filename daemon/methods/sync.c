@@ -9,7 +9,7 @@
 #include "model.h"
 
 /* A device that appears in a leased group is the lease's as much as the group is. */
-static void adopt_into_group(manager *d, const model_change *c)
+static void adopt_into_group(daemon_state *d, const model_change *c)
 {
         const model_group *g = c->group >= 0 ? model_find_group(d->model, c->group) : NULL;
 
@@ -17,14 +17,14 @@ static void adopt_into_group(manager *d, const model_change *c)
                 (void)model_set_device_owner(d->model, c->address, g->owner);
 }
 
-static void publish_changes(manager *d)
+static void publish_changes(daemon_state *d)
 {
         for (size_t i = 0; i < d->changes.n; i++) {
                 const model_change *c = &d->changes.items[i];
                 _cleanup_json_ json_object *e = describe_change(d->model, c);
 
                 if (e)
-                        manager_publish(d, e);
+                        monitors_broadcast(d->monitors, e);
                 /* After the event: a lease's reaction refers to the change just reported. An
                  * earlier change of this list may have ended the lease. */
                 if (c->owner && leases_contains(d->leases, c->owner))
@@ -37,7 +37,7 @@ static void publish_changes(manager *d)
 
 void sync_device(const char *address, void *userdata)
 {
-        manager *d = userdata;
+        daemon_state *d = userdata;
         int r;
 
         r = model_update_device(d->model, address, &d->changes);
@@ -59,7 +59,21 @@ void sync_flushed(void *userdata)
         publish_changes(userdata);
 }
 
-int sync_rescan_now(manager *d)
+void sync_lease_event(const lease_event *e, void *userdata)
+{
+        daemon_state *d = userdata;
+        _cleanup_json_ json_object *o = describe_lease_event(e);
+
+        if (o)
+                monitors_broadcast(d->monitors, o);
+}
+
+int sync_lease_refresh_group(const char *address, void *userdata)
+{
+        return sync_refresh_group(userdata, address);
+}
+
+int sync_rescan_now(daemon_state *d)
 {
         _cleanup_json_ json_object *e = NULL;
         int r;
@@ -67,19 +81,19 @@ int sync_rescan_now(manager *d)
         r = model_scan(d->model, &d->changes);
         if (r < 0) {
                 model_changes_clear(&d->changes);
-                return log_error_errno(r, "Scanning %s failed: %m", d->config.sysfs_root);
+                return log_error_errno(r, "Scanning %s failed: %m", d->sysfs_root);
         }
-        log_info("Scanned %s: %zu devices in %zu IOMMU groups.", d->config.sysfs_root,
+        log_info("Scanned %s: %zu devices in %zu IOMMU groups.", d->sysfs_root,
                  model_n_devices(d->model), model_n_groups(d->model));
         /* Before the changes: a client that sees "rescanned" knows a listing is due anyway. */
         e = describe_event("rescanned");
         if (e)
-                manager_publish(d, e);
+                monitors_broadcast(d->monitors, e);
         publish_changes(d);
         return 0;
 }
 
-int sync_refresh_group(manager *d, const char *address)
+int sync_refresh_group(daemon_state *d, const char *address)
 {
         const model_device *dev;
         const model_group *g;

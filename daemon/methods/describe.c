@@ -102,6 +102,28 @@ json_object *describe_event(const char *kind)
         return TAKE_PTR(o);
 }
 
+json_object *describe_lease_event(const lease_event *e)
+{
+        static const char *const kinds[] = {
+                [LEASE_ACQUIRED] = "leaseAcquired",
+                [LEASE_RELEASED] = "leaseReleased",
+                [LEASE_COMPROMISED] = "leaseCompromised",
+        };
+        _cleanup_json_ json_object *o = describe_event(kinds[e->kind]);
+
+        if (!o || !add(o, "lease", json_object_new_string(e->lease)))
+                return NULL;
+        /* A compromise always names its group, as the kernel last said it. */
+        if ((e->group >= 0 || e->kind == LEASE_COMPROMISED) &&
+            !add(o, "group", json_object_new_int(e->group)))
+                return NULL;
+        if (e->address && !add(o, "address", json_object_new_string(e->address)))
+                return NULL;
+        if (e->driver && !add(o, "driver", json_object_new_string(e->driver)))
+                return NULL;
+        return TAKE_PTR(o);
+}
+
 static json_object *group_event(const model *m, const model_change *c, const char *kind)
 {
         _cleanup_json_ json_object *o = describe_event(kind);

@@ -6,132 +6,9 @@
 
 #include "fd-util.h"
 #include "log.h"
+#include "model-index.h"
 #include "model.h"
 #include "sysfs.h"
-
-/* ---- An index: a hash table over objects that carry their own key, plus the array of all of
- * them behind the sorted listings. ---- */
-
-typedef struct table {
-        void **slots;
-        size_t mask; /* number of slots - 1; slots is NULL while empty */
-        size_t n;
-        uint64_t (*key)(const void *e);
-        size_t pos_offset; /* where each object keeps its position in all[] */
-        void **all;        /* sorted by key while `sorted` */
-        size_t n_alloc;
-        bool sorted;
-} table;
-
-static uint64_t mix(uint64_t x)
-{
-        /* splitmix64's finalizer: packed PCI addresses and group numbers are dense, and linear
-         * probing wants their bits spread. */
-        x ^= x >> 30;
-        x *= 0xbf58476d1ce4e5b9ull;
-        x ^= x >> 27;
-        x *= 0x94d049bb133111ebull;
-        return x ^ (x >> 31);
-}
-
-static size_t table_find(const table *t, uint64_t key)
-{
-        size_t i = mix(key) & t->mask;
-
-        while (t->slots[i] && t->key(t->slots[i]) != key)
-                i = (i + 1) & t->mask;
-        return i;
-}
-
-static void *table_get(const table *t, uint64_t key)
-{
-        return t->slots ? t->slots[table_find(t, key)] : NULL;
-}
-
-static size_t *pos_of(const table *t, void *e)
-{
-        return (size_t *)((char *)e + t->pos_offset);
-}
-
-static int cmp_key(const void *a, const void *b, void *userdata)
-{
-        const table *t = userdata;
-        uint64_t x = t->key(*(void *const *)a), y = t->key(*(void *const *)b);
-
-        return x < y ? -1 : x > y;
-}
-
-static void **table_sorted(table *t)
-{
-        if (!t->sorted) {
-                qsort_r(t->all, t->n, sizeof(void *), cmp_key, t);
-                for (size_t i = 0; i < t->n; i++)
-                        *pos_of(t, t->all[i]) = i;
-                t->sorted = true;
-        }
-        return t->all;
-}
-
-static int table_grow(table *t)
-{
-        size_t n_slots = t->slots ? (t->mask + 1) * 2 : 64, old_n = t->slots ? t->mask + 1 : 0;
-        void **old = t->slots;
-
-        t->slots = calloc(n_slots, sizeof(void *));
-        if (!t->slots) {
-                t->slots = old;
-                return -ENOMEM;
-        }
-        t->mask = n_slots - 1;
-        for (size_t i = 0; i < old_n; i++)
-                if (old[i])
-                        t->slots[table_find(t, t->key(old[i]))] = old[i];
-        free(old);
-        return 0;
-}
-
-static int table_add(table *t, void *e)
-{
-        if (t->n == t->n_alloc) {
-                size_t k = MAX(t->n_alloc * 2, (size_t)64);
-                void **p = reallocarray(t->all, k, sizeof(void *));
-
-                if (!p)
-                        return -ENOMEM;
-                t->all = p;
-                t->n_alloc = k;
-        }
-        if ((!t->slots || (t->n + 1) * 2 > t->mask + 1) && table_grow(t) < 0)
-                return -ENOMEM;
-        t->slots[table_find(t, t->key(e))] = e;
-        *pos_of(t, e) = t->n;
-        t->all[t->n++] = e;
-        if (t->n > 1 && t->key(t->all[t->n - 2]) > t->key(e))
-                t->sorted = false;
-        return 0;
-}
-
-static void table_del(table *t, void *e)
-{
-        size_t i = table_find(t, t->key(e)), j, pos = *pos_of(t, e);
-
-        /* Backward-shift deletion: no tombstones, so lookups never slow down with churn. */
-        t->slots[i] = NULL;
-        for (j = (i + 1) & t->mask; t->slots[j]; j = (j + 1) & t->mask) {
-                size_t home = mix(t->key(t->slots[j])) & t->mask;
-
-                /* Leave the entry if its home lies cyclically in (i, j]. */
-                if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
-                        continue;
-                t->slots[i] = t->slots[j];
-                t->slots[j] = NULL;
-                i = j;
-        }
-        t->all[pos] = t->all[--t->n];
-        *pos_of(t, t->all[pos]) = pos;
-        if (pos != t->n)
-                t->sorted = false;
-}
 
 /* ---- The model ---- */
 
@@ -140,7 +17,7 @@ struct model {
         const viability_config *cfg;
         unsigned generation;
 
-        table devices, groups;
+        model_index devices, groups;
 };
 
 static uint64_t device_key(const void *e)
@@ -167,12 +44,12 @@ int model_new(int sysfs_root_fd, const viability_config *cfg, model **ret)
         }
         m->root_fd = fd;
         m->cfg = cfg ?: &viability_config_default;
-        m->devices = (table){ .key = device_key,
-                              .pos_offset = offsetof(model_device, index),
-                              .sorted = true };
-        m->groups = (table){ .key = group_key,
-                             .pos_offset = offsetof(model_group, index),
-                             .sorted = true };
+        m->devices = (model_index){ .key = device_key,
+                                    .pos_offset = offsetof(model_device, index),
+                                    .sorted = true };
+        m->groups = (model_index){ .key = group_key,
+                                   .pos_offset = offsetof(model_group, index),
+                                   .sorted = true };
         *ret = m;
         return 0;
 }
@@ -204,10 +81,8 @@ model *model_free(model *m)
                 device_free(m->devices.all[i]);
         for (size_t i = 0; i < m->groups.n; i++)
                 group_free(m->groups.all[i]);
-        free(m->devices.all);
-        free(m->groups.all);
-        free(m->devices.slots);
-        free(m->groups.slots);
+        model_index_done(&m->devices);
+        model_index_done(&m->groups);
         safe_close(m->root_fd);
         free(m);
         return NULL;
@@ -279,13 +154,13 @@ static int emit(model_changes *cs, const model_change *proto, const char *old_dr
 const model_device *const *model_devices(model *m, size_t *ret_n)
 {
         *ret_n = m->devices.n;
-        return (const model_device *const *)table_sorted(&m->devices);
+        return (const model_device *const *)model_index_sorted(&m->devices);
 }
 
 const model_group *const *model_groups(model *m, size_t *ret_n)
 {
         *ret_n = m->groups.n;
-        return (const model_group *const *)table_sorted(&m->groups);
+        return (const model_group *const *)model_index_sorted(&m->groups);
 }
 
 size_t model_n_devices(const model *m)
@@ -302,14 +177,14 @@ static model_device *device_get(const model *m, const char *address)
 {
         if (!pci_address_valid_str(address))
                 return NULL;
-        return table_get(&m->devices, pci_address_pack(address));
+        return model_index_get(&m->devices, pci_address_pack(address));
 }
 
 static model_group *group_get(const model *m, int number)
 {
         if (number < 0)
                 return NULL;
-        return table_get(&m->groups, (uint64_t)(unsigned)number);
+        return model_index_get(&m->groups, (uint64_t)(unsigned)number);
 }
 
 const model_device *model_find_device(const model *m, const char *address)
@@ -370,7 +245,7 @@ static int device_new(model *m, const char *address, model_device **ret)
         d->key = pci_address_pack(address);
         d->group = -1;
         d->sriov_totalvfs = d->sriov_numvfs = -1;
-        r = table_add(&m->devices, d);
+        r = model_index_add(&m->devices, d);
         if (r < 0) {
                 free(d);
                 return r;
@@ -454,7 +329,7 @@ static int device_drop(model *m, model_device *d, model_changes *changes)
 
         strcpy(c.address, d->address);
         r = emit(changes, &c, d->driver, NULL);
-        table_del(&m->devices, d);
+        model_index_del(&m->devices, d);
         device_free(d);
         return r;
 }
@@ -470,7 +345,7 @@ static int group_new(model *m, int number, model_group **ret)
                 return -ENOMEM;
         g->number = number;
         g->fresh = true;
-        r = table_add(&m->groups, g);
+        r = model_index_add(&m->groups, g);
         if (r < 0) {
                 free(g);
                 return r;
@@ -489,7 +364,7 @@ static int group_drop(model *m, model_group *g, model_changes *changes)
 
         /* A group that never got a verdict was never announced. */
         r = g->fresh ? 0 : emit(changes, &c, NULL, NULL);
-        table_del(&m->groups, g);
+        model_index_del(&m->groups, g);
         group_free(g);
         return r;
 }
@@ -668,7 +543,7 @@ static int scan_devices(model *m, model_changes *changes)
                 if (r < 0)
                         return r;
         }
-        all = (model_device **)table_sorted(&m->devices);
+        all = (model_device **)model_index_sorted(&m->devices);
         for (size_t i = m->devices.n; i > 0; i--)
                 if (all[i - 1]->generation != m->generation) {
                         r = device_drop(m, all[i - 1], changes);
@@ -738,14 +613,14 @@ int model_scan(model *m, model_changes *changes)
                 if (r < 0)
                         return r;
         }
-        all = (model_group **)table_sorted(&m->groups);
+        all = (model_group **)model_index_sorted(&m->groups);
         for (size_t i = m->groups.n; i > 0; i--)
                 if (all[i - 1]->generation != m->generation) {
                         r = group_drop(m, all[i - 1], changes);
                         if (r < 0)
                                 return r;
                 }
-        all = (model_group **)table_sorted(&m->groups);
+        all = (model_group **)model_index_sorted(&m->groups);
         for (size_t i = 0; i < m->groups.n; i++) {
                 r = group_judge(m, all[i], changes);
                 if (r < 0)
@@ -807,7 +682,7 @@ int model_update_device(model *m, const char *address, model_changes *changes)
 
 int model_set_config(model *m, const viability_config *cfg, model_changes *changes)
 {
-        model_group **all = (model_group **)table_sorted(&m->groups);
+        model_group **all = (model_group **)model_index_sorted(&m->groups);
 
         m->cfg = cfg ?: &viability_config_default;
         for (size_t i = 0; i < m->groups.n; i++) {

@@ -166,27 +166,27 @@ void access_subject_done(access_subject *a)
         *a = (access_subject){};
 }
 
-int access_reload(manager *d, char **ret_error)
+int access_reload(daemon_state *d, char **ret_error)
 {
         _cleanup_free_ char *error = NULL;
         policy *p = NULL;
         int r;
 
-        r = policy_load_dir(d->config.policy_dir, &p, &error);
+        r = policy_load_dir(d->policy_dir, &p, &error);
         if (r < 0) {
                 log_error_errno(r, "Policy in %s not loaded, the policy in force stays: %s",
-                                d->config.policy_dir, error ?: strerror(-r));
+                                d->policy_dir, error ?: strerror(-r));
                 if (ret_error)
                         *ret_error = TAKE_PTR(error);
                 return r;
         }
         policy_free(d->policy);
         d->policy = p;
-        log_info("Policy loaded from %s: %zu rules.", d->config.policy_dir, policy_n_rules(p));
+        log_info("Policy loaded from %s: %zu rules.", d->policy_dir, policy_n_rules(p));
         return (int)MIN(policy_n_rules(p), (size_t)INT32_MAX);
 }
 
-void access_done(manager *d)
+void access_done(daemon_state *d)
 {
         d->policy = policy_free(d->policy);
 }
@@ -208,8 +208,8 @@ static bool is_bridge(const model_device *d)
         return !d->driver && model_device_is_pci_bridge(d);
 }
 
-int access_check_device(manager *d, const policy_subject *s, const char *address, policy_action a,
-                        unsigned n_held, policy_verdict *ret)
+int access_check_device(daemon_state *d, const policy_subject *s, const char *address,
+                        policy_action a, unsigned n_held, policy_verdict *ret)
 {
         _cleanup_free_ policy_device *members = NULL;
         const model_device *dev = model_find_device(d->model, address);
@@ -239,7 +239,7 @@ int access_check_device(manager *d, const policy_subject *s, const char *address
 
 int access_authorize_admin(vl_link *link, const vl_method *method, void *userdata)
 {
-        manager *d = userdata;
+        daemon_state *d = userdata;
         _cleanup_(access_subject_done) access_subject a = {};
         policy_verdict v;
         int r;

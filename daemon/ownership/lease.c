@@ -7,13 +7,11 @@
 #include <unistd.h>
 
 #include "backend.h"
-#include "describe.h"
 #include "json-cleanup.h"
-#include "lease.h"
+#include "lease-internal.h"
 #include "log.h"
 #include "managed.h"
 #include "model.h"
-#include "sync.h"
 #include "worker.h"
 
 /* Restoring drivers waits for the holder to close the devices; past this, it is killed. */
@@ -36,19 +34,29 @@ struct lease {
 };
 
 struct leases {
-        manager *manager;
+        leases_config config;
         lease *first;
 };
 
-int leases_new(manager *m, leases **ret)
+int leases_new(const leases_config *config, leases **ret)
 {
         leases *t = calloc(1, sizeof(*t));
 
         if (!t)
                 return -ENOMEM;
-        t->manager = m;
+        t->config = *config;
         *ret = t;
         return 0;
+}
+
+const leases_config *lease_get_config(const lease *l)
+{
+        return &l->table->config;
+}
+
+const leases_config *leases_get_config(const leases *t)
+{
+        return &t->config;
 }
 
 static void lease_free(lease *l)
@@ -137,12 +145,12 @@ int lease_ioas_fd(const lease *l)
 
 const char *lease_backend(const lease *l)
 {
-        return backend_kind_to_string(backend_get_kind(l->table->manager->backend));
+        return backend_kind_to_string(backend_get_kind(l->table->config.backend));
 }
 
 bool lease_dma_blocked(const lease *l)
 {
-        return backend_get_kind(l->table->manager->backend) == BACKEND_LEGACY;
+        return backend_get_kind(l->table->config.backend) == BACKEND_LEGACY;
 }
 
 json_object *lease_describe_owner(const lease *l)
@@ -156,14 +164,19 @@ json_object *lease_describe_owner(const lease *l)
         return TAKE_PTR(o);
 }
 
-static void publish(lease *l, const char *kind, int group)
+static void publish(lease *l, lease_event_kind kind, int group)
 {
-        _cleanup_json_ json_object *e = describe_event(kind);
+        const leases_sink *sink = &l->table->config.sink;
 
-        if (!e || json_object_object_add(e, "lease", json_object_new_string(l->rec.id)) < 0 ||
-            (group >= 0 && json_object_object_add(e, "group", json_object_new_int(group)) < 0))
-                return;
-        manager_publish(l->table->manager, e);
+        if (sink->event)
+                sink->event(&(lease_event){ .kind = kind, .lease = l->rec.id, .group = group },
+                            sink->userdata);
+}
+
+void leases_refresh_group(const leases_config *c, const char *address)
+{
+        if (c->sink.refresh_group)
+                (void)c->sink.refresh_group(address, c->sink.userdata);
 }
 
 /* Whether a device before index `before` is in group. */
@@ -177,7 +190,7 @@ static bool has_group_before(const lease *l, int group, size_t before)
 
 static void set_owner(lease *l, int group, lease *owner)
 {
-        model *m = l->table->manager->model;
+        model *m = l->table->config.model;
         const model_group *g = model_find_group(m, group);
 
         (void)model_set_group_owner(m, group, owner);
@@ -197,7 +210,7 @@ static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *us
 static int watch_holder(lease *l)
 {
         /* A pidfd turns readable when its process exits: the lease ends on that, no polling. */
-        return sd_event_add_io(l->table->manager->event, &l->exit_source, l->pidfd, EPOLLIN,
+        return sd_event_add_io(l->table->config.event, &l->exit_source, l->pidfd, EPOLLIN,
                                on_holder_exit, l);
 }
 
@@ -223,12 +236,12 @@ int lease_new(leases *t, uid_t uid, int holder_pidfd, pid_t pid, lease **ret)
         l->table = t;
         l->rec.uid = uid;
         l->rec.holder_pid = pid;
-        snprintf(l->rec.backend, sizeof(l->rec.backend), "%s", backend_name(t->manager->backend));
+        snprintf(l->rec.backend, sizeof(l->rec.backend), "%s", backend_name(t->config.backend));
         r = lease_id_new(l->rec.id);
         if (r >= 0)
                 r = lease_holder_start_time(pid, &l->rec.holder_start_time);
         if (r >= 0)
-                r = backend_space_new(t->manager->backend, &l->space);
+                r = backend_space_new(t->config.backend, &l->space);
         if (r >= 0)
                 r = watch_holder(l);
         if (r < 0) {
@@ -244,7 +257,7 @@ static void revoke_paths(lease *l, size_t from)
 {
         for (size_t i = from; l->rec.path_mode && i < l->rec.n_devices; i++)
                 if (!has_group_before(l, l->rec.devices[i].group, i)) {
-                        int r = backend_path_revoke(l->table->manager->backend,
+                        int r = backend_path_revoke(l->table->config.backend,
                                                     l->rec.devices[i].group);
 
                         if (r < 0)
@@ -263,7 +276,7 @@ static void truncate_devices(lease *l, size_t from)
 
                 if (!has_group_before(l, group, from) && !has_group_before(l, group, i)) {
                         if (l->rec.path_mode)
-                                (void)backend_path_revoke(l->table->manager->backend, group);
+                                (void)backend_path_revoke(l->table->config.backend, group);
                         if (l->space)
                                 backend_release_group(l->space, group);
                         set_owner(l, group, NULL);
@@ -278,7 +291,7 @@ static int claim_path(lease *l, const model_device *d, int *ret_fd)
         *ret_fd = -EBADF;
         if (has_group_before(l, d->group, l->rec.n_devices))
                 return 0;
-        return backend_path_grant(l->table->manager->backend, d->group, l->rec.uid);
+        return backend_path_grant(l->table->config.backend, d->group, l->rec.uid);
 }
 
 static int add_device(lease *l, const model_device *d, int *ret_fd)
@@ -311,7 +324,7 @@ static int add_device(lease *l, const model_device *d, int *ret_fd)
 int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease_grant **ret_grants,
                   char **ret_error)
 {
-        manager *m = l->table->manager;
+        const leases_config *m = &l->table->config;
         _cleanup_free_ lease_grant *grants = calloc(n, sizeof(*grants));
         size_t old = l->rec.n_devices;
         int r = 0;
@@ -366,27 +379,27 @@ int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease
         }
         for (size_t i = old; i < l->rec.n_devices; i++)
                 if (!has_group_before(l, l->rec.devices[i].group, i))
-                        publish(l, "leaseAcquired", l->rec.devices[i].group);
+                        publish(l, LEASE_ACQUIRED, l->rec.devices[i].group);
         *ret_grants = TAKE_PTR(grants);
         return 0;
 }
 
 static void publish_compromised(lease *l, const model_change *c)
 {
-        _cleanup_json_ json_object *e = describe_event("leaseCompromised");
+        const leases_sink *sink = &l->table->config.sink;
 
-        if (!e || json_object_object_add(e, "lease", json_object_new_string(l->rec.id)) < 0 ||
-            json_object_object_add(e, "group", json_object_new_int(c->group)) < 0 ||
-            json_object_object_add(e, "address", json_object_new_string(c->address)) < 0 ||
-            (c->new_driver &&
-             json_object_object_add(e, "driver", json_object_new_string(c->new_driver)) < 0))
-                return;
-        manager_publish(l->table->manager, e);
+        if (sink->event)
+                sink->event(&(lease_event){ .kind = LEASE_COMPROMISED,
+                                            .lease = l->rec.id,
+                                            .group = c->group,
+                                            .address = c->address,
+                                            .driver = c->new_driver },
+                            sink->userdata);
 }
 
 void lease_device_changed(lease *l, const model_change *c)
 {
-        manager *m = l->table->manager;
+        const leases_config *m = &l->table->config;
         int r;
 
         switch (c->kind) {
@@ -430,7 +443,7 @@ void lease_device_changed(lease *l, const model_change *c)
 static size_t disown_all(lease *l)
 {
         size_t n, k = 0;
-        const model_group *const *groups = model_groups(l->table->manager->model, &n);
+        const model_group *const *groups = model_groups(l->table->config.model, &n);
 
         for (size_t i = 0; i < n; i++)
                 if (groups[i]->owner == l) {
@@ -438,8 +451,8 @@ static size_t disown_all(lease *l)
 
                         /* set_owner changes the model's arrays: the group by number. */
                         set_owner(l, number, NULL);
-                        publish(l, "leaseReleased", number);
-                        groups = model_groups(l->table->manager->model, &n);
+                        publish(l, LEASE_RELEASED, number);
+                        groups = model_groups(l->table->config.model, &n);
                         k++;
                 }
         return k;
@@ -447,7 +460,7 @@ static size_t disown_all(lease *l)
 
 int lease_set_path_mode(lease *l)
 {
-        if (backend_get_kind(l->table->manager->backend) != BACKEND_LEGACY)
+        if (backend_get_kind(l->table->config.backend) != BACKEND_LEGACY)
                 return -EOPNOTSUPP;
         l->rec.path_mode = true;
         /* Nothing to hand out: the client opens the group node and its own container. */
@@ -485,13 +498,13 @@ void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata)
 
 static void end_now(lease *l)
 {
-        manager *m = l->table->manager;
+        const leases_config *m = &l->table->config;
         int r;
 
         if (l->end_cb)
                 l->end_cb(l->rec.id, l->end_userdata);
         if (disown_all(l) == 0)
-                publish(l, "leaseReleased", -1);
+                publish(l, LEASE_RELEASED, -1);
         r = lease_store_remove(m->state_fd, l->rec.id);
         if (r < 0)
                 log_error_errno(r, "Lease %s: cannot remove its record: %m", l->rec.id);
@@ -528,7 +541,7 @@ static int restore_in_child(void *userdata)
         if (!devices)
                 return -ENOMEM;
         n = managed_of(&l->rec, devices);
-        r = managed_restore(&l->table->manager->managed, devices, n, &error);
+        r = managed_restore(l->table->config.managed, devices, n, &error);
         if (r < 0)
                 log_error_errno(r, "Lease %s: restoring drivers failed: %s", l->rec.id,
                                 error ?: strerror(-r));
@@ -547,7 +560,7 @@ static void restore_done(int result, void *userdata)
                 log_info("Lease %s: managed devices are back on their drivers.", l->rec.id);
         /* Whatever the drivers are now, the model reads them again. */
         for (size_t i = 0; i < l->rec.n_devices; i++)
-                (void)sync_refresh_group(l->table->manager, l->rec.devices[i].address);
+                leases_refresh_group(&l->table->config, l->rec.devices[i].address);
         end_now(l);
 }
 
@@ -577,8 +590,8 @@ void lease_end(lease *l, const char *why)
         }
         /* The groups stay the lease's until their drivers are back: nobody may take a group
          * that is being rebound under them. */
-        r = worker_start(l->table->manager->event, restore_in_child, restore_done, l,
-                         RESTORE_TIMEOUT_USEC, l->table->manager->managed.root_fd, &l->restore);
+        r = worker_start(l->table->config.event, restore_in_child, restore_done, l,
+                         RESTORE_TIMEOUT_USEC, l->table->config.managed->root_fd, &l->restore);
         if (r < 0) {
                 log_error_errno(r, "Lease %s: cannot start restoring drivers: %m", l->rec.id);
                 end_now(l);
@@ -587,7 +600,7 @@ void lease_end(lease *l, const char *why)
 
 int lease_bind_group(lease *l, int group, char **ret_error)
 {
-        manager *m = l->table->manager;
+        const leases_config *m = &l->table->config;
         const model_group *g = model_find_group(m->model, group);
         _cleanup_free_ const char **addresses = NULL;
         _cleanup_free_ managed_device *bound = NULL;
@@ -653,9 +666,9 @@ int lease_bind_group(lease *l, int group, char **ret_error)
 
         log_info("AUDIT lease=%s uid=%u: binding %zu device(s) of group %d to vfio-pci.", l->rec.id,
                  (unsigned)l->rec.uid, n, group);
-        r = managed_bind(&m->managed, addresses, n, bound, ret_error);
+        r = managed_bind(m->managed, addresses, n, bound, ret_error);
         for (size_t i = 0; i < n; i++)
-                (void)sync_refresh_group(m, addresses[i]);
+                leases_refresh_group(m, addresses[i]);
         if (r < 0)
                 goto fail;
         return 0;
@@ -667,9 +680,7 @@ fail:
         return r;
 }
 
-/* A record of an earlier run whose holder still runs: the lease goes on, without fds of the
- * daemon's own (they died with the old process; the holder's keep the groups claimed). */
-static int adopt(leases *t, lease_record *rec, int pidfd)
+int lease_adopt(leases *t, lease_record *rec, int pidfd, lease **ret)
 {
         lease *l = calloc(1, sizeof(*l));
         int r;
@@ -697,103 +708,7 @@ static int adopt(leases *t, lease_record *rec, int pidfd)
         if (pidfd >= 0)
                 log_info("Lease %s of uid %u (holder pid %d) restored.", l->rec.id,
                          (unsigned)l->rec.uid, (int)l->rec.holder_pid);
-        return 0;
-}
-
-/* Devices of an Acquire that never answered: their fds never left the daemon that died, so
- * nobody holds them and putting their drivers back cannot block. Returns the number of devices
- * left in the record (0: the record is gone), or a negative errno. */
-static int drop_pending(leases *t, lease_record *rec)
-{
-        manager *m = t->manager;
-        _cleanup_free_ managed_device *devices =
-                calloc(MAX(rec->n_devices, (size_t)1), sizeof(*devices));
-        _cleanup_free_ char *error = NULL;
-        size_t n = 0, before = rec->n_devices;
-        int r;
-
-        if (!devices)
-                return -ENOMEM;
-        for (size_t i = 0; i < rec->n_devices; i++)
-                if (rec->devices[i].pending && rec->devices[i].managed) {
-                        devices[n] = (managed_device){ .changed = true };
-                        memcpy(devices[n].address, rec->devices[i].address, PCI_ADDRESS_SIZE);
-                        memcpy(devices[n].original_driver, rec->devices[i].original_driver,
-                               sizeof(devices[n].original_driver));
-                        n++;
-                }
-        if (n > 0) {
-                r = managed_restore(&m->managed, devices, n, &error);
-                if (r < 0)
-                        log_warning_errno(r,
-                                          "AUDIT lease=%s: drivers of an unfinished acquire "
-                                          "not all restored: %s",
-                                          rec->id, error ?: strerror(-r));
-                else
-                        log_info("Lease %s: put back %zu device(s) of an unfinished acquire.",
-                                 rec->id, n);
-        }
-        for (size_t i = rec->n_devices; i-- > 0;)
-                if (rec->devices[i].pending) {
-                        bool other = false;
-
-                        for (size_t j = 0; j < rec->n_devices; j++)
-                                other = other || (!rec->devices[j].pending &&
-                                                  rec->devices[j].group == rec->devices[i].group);
-                        if (rec->path_mode && !other)
-                                (void)backend_path_revoke(m->backend, rec->devices[i].group);
-                        (void)sync_refresh_group(m, rec->devices[i].address);
-                        (void)lease_record_remove_device(rec, rec->devices[i].address);
-                }
-        if (rec->n_devices == 0) {
-                r = lease_store_remove(m->state_fd, rec->id);
-                if (r < 0)
-                        log_error_errno(r, "Lease %s: cannot remove its record: %m", rec->id);
-                return 0;
-        }
-        if (rec->n_devices < before) {
-                r = lease_store_save(m->state_fd, rec);
-                if (r < 0)
-                        return log_error_errno(r, "Lease %s: cannot update its record: %m",
-                                               rec->id);
-        }
-        return (int)MIN(rec->n_devices, (size_t)INT32_MAX);
-}
-
-int leases_restore(leases *t)
-{
-        manager *m = t->manager;
-        lease_record *recs = NULL;
-        size_t n = 0;
-        int r;
-
-        r = lease_store_load(m->state_fd, &recs, &n);
-        if (r < 0)
-                return log_error_errno(r, "Cannot read lease records: %m");
-        for (size_t i = 0; i < n; i++) {
-                int pidfd = -EBADF;
-
-                r = drop_pending(t, &recs[i]);
-                if (r <= 0)
-                        continue;
-                r = lease_holder_pidfd(recs[i].holder_pid, recs[i].holder_start_time, &pidfd);
-                if (r >= 0) {
-                        r = adopt(t, &recs[i], pidfd);
-                        if (r < 0)
-                                log_error_errno(r, "Lease %s: cannot restore it: %m", recs[i].id);
-                        continue;
-                }
-                log_info("Lease %s: holder pid %d is gone, ending the lease.", recs[i].id,
-                         (int)recs[i].holder_pid);
-                /* Taken back in, and ended the ordinary way: managed devices get their drivers
-                 * back before the groups are free. */
-                r = adopt(t, &recs[i], -EBADF);
-                if (r < 0) {
-                        log_error_errno(r, "Lease %s: cannot end it: %m", recs[i].id);
-                        continue;
-                }
-                lease_end(t->first, "its holder is gone");
-        }
-        lease_records_free(recs, n);
+        if (ret)
+                *ret = l;
         return 0;
 }

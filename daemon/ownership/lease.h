@@ -17,12 +17,51 @@
 #include <sys/types.h>
 
 #include <json-c/json.h>
+#include <systemd/sd-event.h>
 
+#include "backend.h"
 #include "lease-store.h"
-#include "manager.h"
+#include "managed.h"
+#include "model.h"
 
 typedef struct lease lease;
 typedef struct leases leases;
+
+typedef enum lease_event_kind {
+        LEASE_ACQUIRED,    /* the lease took a group */
+        LEASE_RELEASED,    /* it let go of a group, or of all (group -1) */
+        LEASE_COMPROMISED, /* a host driver was bound into one of its groups */
+} lease_event_kind;
+
+/* What happened to a lease, for whoever tells clients about it. Borrowed for the call. */
+typedef struct lease_event {
+        lease_event_kind kind;
+        const char *lease; /* its id */
+        int group;         /* -1: none */
+        const char *address;
+        const char *driver;
+} lease_event;
+
+/* How leases tell the rest of the daemon about changes: the layers above set it up, so that
+ * leases need not know who listens. Either callback may be NULL. */
+typedef struct leases_sink {
+        void (*event)(const lease_event *e, void *userdata);
+        /* The drivers of a device changed under a lease: the model is to read its group again,
+         * now (the lease's next decision depends on it). */
+        int (*refresh_group)(const char *address, void *userdata);
+        void *userdata;
+} leases_sink;
+
+/* The pieces of the daemon's state that leases use, all borrowed; they outlive the table. */
+typedef struct leases_config {
+        sd_event *event;
+        model *model;
+        backend *backend; /* NULL: no backend, nothing can be acquired */
+        const managed_sysfs *managed;
+        int state_fd;                 /* lease records */
+        uint64_t revoke_timeout_usec; /* how long Revoke waits for a holder to let go */
+        leases_sink sink;
+} leases_config;
 
 typedef struct lease_grant {
         char address[PCI_ADDRESS_SIZE];
@@ -30,7 +69,9 @@ typedef struct lease_grant {
         int fd; /* borrowed from the lease: push a dup */
 } lease_grant;
 
-int leases_new(manager *m, leases **ret);
+int leases_new(const leases_config *config, leases **ret);
+/* Its table's configuration (borrowed), for the modules that act on a lease. */
+const leases_config *lease_get_config(const lease *l);
 leases *leases_free(leases *t);
 /* Reads the records of an earlier run: leases whose holder still runs are kept, the others
  * ended (managed devices restored). */

@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "lease.h"
 #include "model.h"
 
 /* Each returns a new object, or NULL when out of memory. */
@@ -16,3 +17,5 @@ json_object *describe_group(const model *m, const model_group *g);
 json_object *describe_change(const model *m, const model_change *c);
 /* {"kind": kind} */
 json_object *describe_event(const char *kind);
+/* The Monitor event for what happened to a lease, or NULL when out of memory. */
+json_object *describe_lease_event(const lease_event *e);
