@@ -24,10 +24,25 @@
 
 #define ACQUIRE_DEVICES_MAX 256u
 
+/* An index into the fds sent with the call: a negative one is a bad index, not an absent one,
+ * which would tie the lease to the caller without being asked to. */
+static int field_fd_index(json_object *v, void *dest)
+{
+        int64_t i;
+        int r = vl_field_int64(v, &i);
+
+        if (r < 0)
+                return r;
+        if (i < 0)
+                return -EINVAL;
+        *(int64_t *)dest = i;
+        return 0;
+}
+
 const vl_field acquire_fields[] = {
         { "devices", vl_field_string_array, offsetof(acquire_args, devices), VL_FIELD_MANDATORY },
         { "lease", vl_field_string, offsetof(acquire_args, lease), 0 },
-        { "pidFileDescriptor", vl_field_int64, offsetof(acquire_args, pidfd_index), 0 },
+        { "pidFileDescriptor", field_fd_index, offsetof(acquire_args, pidfd_index), 0 },
         { "managed", vl_field_bool, offsetof(acquire_args, managed), 0 },
         { "pathMode", vl_field_bool, offsetof(acquire_args, path_mode), 0 },
         {},

@@ -352,6 +352,11 @@ def test_bad_requests():
         assert e == {"parameter": "pidFileDescriptor"}, e
         os.close(r)
         os.close(w)
+        # A negative index is not "absent": it would tie the lease to the caller unasked.
+        for index in (-1, -2, -(1 << 63)):
+            e = expect_error("org.varlink.service.InvalidParameter", acquire, c,
+                             ["0000:00:03.1"], pidFileDescriptor=index)
+            assert e == {"parameter": "pidFileDescriptor"}, (index, e)
         # Nothing was claimed by any of it.
         assert "owner" not in group(f, 2)
         assert os.listdir(os.path.join(f.root, "state")) == []
