@@ -148,9 +148,13 @@ const char *lease_backend(const lease *l)
         return backend_kind_to_string(backend_get_kind(l->table->config.backend));
 }
 
-bool lease_dma_blocked(const lease *l)
+bool lease_dma_blocked(const lease *l, int group)
 {
-        return backend_get_kind(l->table->config.backend) == BACKEND_LEGACY;
+        /* Only the daemon's own group fd, in its container, is a claim it knows of: a path-mode
+         * lease has none, a restored one lost them with the old process, a lease under revoke or
+         * ending has closed them. */
+        return backend_get_kind(l->table->config.backend) == BACKEND_LEGACY && !l->ending &&
+               l->space && backend_space_has_group(l->space, group);
 }
 
 json_object *lease_describe_owner(const lease *l)

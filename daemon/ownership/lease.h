@@ -90,10 +90,12 @@ const char *lease_backend(const lease *l);
 /* The address space's fd to hand out, borrowed; -EBADF for a lease restored from an earlier
  * run (its fds are with the holder only). */
 int lease_ioas_fd(const lease *l);
-/* Whether the kernel holds the lease's groups claimed now, by what the daemon itself did:
- * legacy, a group fd with the container set. An iommufd lease's cdevs are handed out unbound,
- * so the kernel claims the group only when the holder binds a device to its iommufd. */
-bool lease_dma_blocked(const lease *l);
+/* Whether the kernel holds group claimed for the lease now, by what the daemon itself holds:
+ * legacy, its own group fd with the container set. Not for path mode (the holder opens the
+ * node), a lease restored after a restart (the fds died with the old process), nor one under
+ * revoke or ending (its fds are closed). An iommufd lease's cdevs are handed out unbound, so
+ * the kernel claims the group only when the holder binds a device to its iommufd. */
+bool lease_dma_blocked(const lease *l, int group);
 /* The interface's Owner object. */
 json_object *lease_describe_owner(const lease *l);
 

@@ -298,16 +298,41 @@ def test_legacy_path_mode():
         f.client().call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
         close_all(fds)
         # Path mode: nobody gets the node, no fds, and root gets it back at the end.
-        err, e, owner = as_nobody(f, "io.ioasid.Broker.Acquire",
-                                  {"devices": ["0000:00:03.1"], "pathMode": True},
-                                  then=lambda: os.stat(node).st_uid)
+        err, e, (owner, g_during) = as_nobody(f, "io.ioasid.Broker.Acquire",
+                                              {"devices": ["0000:00:03.1"], "pathMode": True},
+                                              then=lambda: (os.stat(node).st_uid, group(f, 2)))
         assert err is None and owner == NOBODY.pw_uid, (err, e, owner)
+        # The daemon holds no group fd: nothing of it keeps the group's DMA blocked.
+        assert g_during["dmaBlocked"] is False, g_during
         assert "iommuFileDescriptor" not in e and e["grants"] == [
             {"address": "0000:00:03.1", "group": 2, "path": "/dev/vfio/2"}], e
         # The client exited: its lease ended, and with it the grant on the node.
         wait_for(lambda: "owner" not in group(f, 2), "the lease to end")
         assert os.stat(node).st_uid == 0
         assert "AUDIT" not in f.log() or "cannot take" not in f.log()
+
+
+def test_dma_blocked_only_while_claimed():
+    with fixture(create_args=["--kernel", "legacy"]) as f:
+        f.rebind("0000:00:03.0", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        holder = sleeper()
+        pidfd = os.pidfd_open(holder)
+        reply, fds = acquire(f.client(), ["0000:00:03.1"], pidFileDescriptor=0, fds=[pidfd])
+        os.close(pidfd)
+        close_all(fds)
+        # The daemon's own group fd, in its container, is the kernel's claim.
+        assert group(f, 2)["dmaBlocked"] is True
+        # Restored after a restart, the lease has no fd of the daemon's: only the holder's
+        # copies, if it kept any, claim the group now.
+        f.kill()
+        f.start()
+        g = group(f, 2)
+        assert g["owner"]["lease"] == reply["lease"], g
+        assert g["dmaBlocked"] is False, g
+        os.kill(holder, signal.SIGKILL)
+        os.waitpid(holder, 0)
+        wait_for(lambda: "owner" not in group(f, 2), "the restored lease to end")
 
 
 def test_path_mode_needs_legacy():
@@ -375,5 +400,6 @@ def test_bad_requests():
 run([test_scenario1_refused_then_granted, test_scenario2_second_owner_refused,
      test_policy_for_non_root_acquire, test_scenario3_bridge_group_taken_whole,
      test_holder_exit_ends_lease, test_restart_keeps_leases, test_host_driver_into_leased_group,
-     test_hot_remove_from_lease, test_legacy_path_mode, test_path_mode_needs_legacy,
+     test_hot_remove_from_lease, test_legacy_path_mode, test_dma_blocked_only_while_claimed,
+     test_path_mode_needs_legacy,
      test_bad_requests])
