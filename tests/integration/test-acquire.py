@@ -7,6 +7,7 @@ import json
 import os
 import pwd
 import signal
+import struct
 import sys
 import time
 
@@ -34,6 +35,27 @@ def acquire(client, devices, **extra):
 
 def group(f, number):
     return f.call("io.ioasid.Broker.GetGroup", {"group": number})["group"]
+
+
+def acl_for(uid):
+    """A POSIX access ACL (the kernel's xattr format) giving uid read-write."""
+    undefined = 0xffffffff
+    entries = [(0x01, 6, undefined), (0x02, 6, uid), (0x04, 0, undefined), (0x10, 6, undefined),
+               (0x20, 0, undefined)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+
+
+def open_to_everyone(path):
+    """What a lessee who owns a group node may do with it."""
+    os.chmod(path, 0o666)
+    os.setxattr(path, "system.posix_acl_access", acl_for(12345))
+
+
+def assert_root_only(path):
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, 0o600), \
+        (st.st_uid, st.st_gid, oct(st.st_mode))
+    assert "system.posix_acl_access" not in os.listxattr(path), os.listxattr(path)
 
 
 def node_of(f, path):
@@ -298,9 +320,21 @@ def test_legacy_path_mode():
         f.client().call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
         close_all(fds)
         # Path mode: nobody gets the node, no fds, and root gets it back at the end.
-        err, e, (owner, g_during) = as_nobody(f, "io.ioasid.Broker.Acquire",
-                                              {"devices": ["0000:00:03.1"], "pathMode": True},
-                                              then=lambda: (os.stat(node).st_uid, group(f, 2)))
+        # Left open to others before the grant (an admin, an earlier run): closed again first.
+        open_to_everyone(node)
+
+        def during():
+            st = os.stat(node)
+            result = (st.st_uid, st.st_mode & 0o7777,
+                      "system.posix_acl_access" in os.listxattr(node), group(f, 2))
+            # The lessee owns the node and opens it to everyone.
+            open_to_everyone(node)
+            return result
+
+        err, e, (owner, mode, acl, g_during) = as_nobody(
+            f, "io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"], "pathMode": True},
+            then=during)
+        assert (mode, acl) == (0o600, False), (oct(mode), acl)
         assert err is None and owner == NOBODY.pw_uid, (err, e, owner)
         # The daemon holds no group fd: nothing of it keeps the group's DMA blocked.
         assert g_during["dmaBlocked"] is False, g_during
@@ -308,8 +342,23 @@ def test_legacy_path_mode():
             {"address": "0000:00:03.1", "group": 2, "path": "/dev/vfio/2"}], e
         # The client exited: its lease ended, and with it the grant on the node.
         wait_for(lambda: "owner" not in group(f, 2), "the lease to end")
-        assert os.stat(node).st_uid == 0
+        assert_root_only(node)
         assert "AUDIT" not in f.log() or "cannot take" not in f.log()
+
+
+def test_path_mode_node_repaired_at_start():
+    with fixture(create_args=["--kernel", "legacy"]) as f:
+        f.rebind("0000:00:03.0", "vfio-pci")
+        f.rebind("0000:00:03.1", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        f.stop()
+        # A lessee's node that no lease covers any more (a record lost, a crash mid-revoke).
+        node = os.path.join(f.root, "dev/vfio/2")
+        open_to_everyone(node)
+        os.chown(node, NOBODY.pw_uid, NOBODY.pw_gid)
+        f.start()
+        assert_root_only(node)
+        assert "dev/vfio/2" in f.log() and "repaired" in f.log(), f.log()
 
 
 def test_dma_blocked_only_while_claimed():
@@ -400,6 +449,7 @@ def test_bad_requests():
 run([test_scenario1_refused_then_granted, test_scenario2_second_owner_refused,
      test_policy_for_non_root_acquire, test_scenario3_bridge_group_taken_whole,
      test_holder_exit_ends_lease, test_restart_keeps_leases, test_host_driver_into_leased_group,
-     test_hot_remove_from_lease, test_legacy_path_mode, test_dma_blocked_only_while_claimed,
+     test_hot_remove_from_lease, test_legacy_path_mode, test_path_mode_node_repaired_at_start,
+     test_dma_blocked_only_while_claimed,
      test_path_mode_needs_legacy,
      test_bad_requests])
