@@ -294,6 +294,11 @@ static int read_devices(vl_link *link, daemon_state *m, json_object *array,
                 if (!dup)
                         memcpy(addresses[k++], s, PCI_ADDRESS_SIZE);
         }
+        /* Refreshing a later device's group may have dropped an earlier device that went away
+         * meanwhile (its group still listed it): each must still be there after all of them. */
+        for (size_t i = 0; i < k; i++)
+                if (!model_find_device(m->model, addresses[i]))
+                        return error_no_such_device(link, addresses[i]) ?: 1;
         *ret = TAKE_PTR(addresses);
         *ret_n = k;
         return 0;

@@ -6,6 +6,7 @@
 import json
 import os
 import pwd
+import shutil
 import signal
 import struct
 import sys
@@ -303,6 +304,63 @@ def test_hot_remove_from_lease():
         m.close()
 
 
+def test_device_removed_during_refresh():
+    """A device that goes away while Acquire reads the groups again: the refresh of a later
+    device of the same group drops it from the model. FIFOs for the later device's vendor
+    attribute hold the daemon at the reads between which the removal must fall: refreshing a's
+    group reads b once, refreshing b reads b first, then the rest of its group."""
+    with fixture() as f:
+        a, b = "0000:00:03.0", "0000:00:03.1"
+        vendor = os.path.join(os.path.realpath(os.path.join(f.root, "sys/bus/pci/devices", b)),
+                              "vendor")
+        with open(vendor) as fh:
+            text = fh.read()
+
+        def replace(fifo):
+            tmp = vendor + ".tmp"
+            if fifo:
+                os.mkfifo(tmp, 0o600)
+            else:
+                with open(tmp, "w") as fh:
+                    fh.write(text)
+            os.rename(tmp, vendor)
+
+        def opened():
+            """The daemon has this FIFO open: a fresh FIFO has no other reader. Its write end."""
+            fd = []
+
+            def attempt():
+                try:
+                    fd.append(os.open(vendor, os.O_WRONLY | os.O_NONBLOCK))
+                    return True
+                except OSError:
+                    return False
+            wait_for(attempt, "the daemon to read %s's vendor" % b, timeout=60)
+            return fd[0]
+
+        replace(True)
+        c = f.client()
+        c.send("io.ioasid.Broker.Acquire", {"devices": [a, b]})
+        first = opened()  # refreshing a's group
+        replace(True)
+        os.write(first, text.encode())
+        os.close(first)
+        second = opened()  # refreshing b: a's refresh is over
+        # a goes away halfway, as the kernel takes a device down: its directory is gone, its
+        # group still lists it. Refreshing b's group then drops it from the model.
+        a_dir = os.path.realpath(os.path.join(f.root, "sys/bus/pci/devices", a))
+        os.unlink(os.path.join(f.root, "sys/bus/pci/devices", a))
+        shutil.rmtree(a_dir)
+        replace(False)
+        os.write(second, text.encode())
+        os.close(second)
+        e = expect_error("io.ioasid.Broker.NoSuchDevice", c.receive)
+        assert e == {"address": a}, e
+        os.unlink(os.path.join(f.root, "sys/kernel/iommu_groups/2/devices", a))
+        f.alive()
+        assert "owner" not in group(f, 2)
+
+
 def test_legacy_path_mode():
     with fixture(create_args=["--kernel", "legacy"],
                  policy={"50-nobody.json": {"rules": [NOBODY_RULE]}}) as f:
@@ -449,7 +507,7 @@ def test_bad_requests():
 run([test_scenario1_refused_then_granted, test_scenario2_second_owner_refused,
      test_policy_for_non_root_acquire, test_scenario3_bridge_group_taken_whole,
      test_holder_exit_ends_lease, test_restart_keeps_leases, test_host_driver_into_leased_group,
-     test_hot_remove_from_lease, test_legacy_path_mode, test_path_mode_node_repaired_at_start,
+     test_hot_remove_from_lease, test_device_removed_during_refresh, test_legacy_path_mode, test_path_mode_node_repaired_at_start,
      test_dma_blocked_only_while_claimed,
      test_path_mode_needs_legacy,
      test_bad_requests])
