@@ -289,16 +289,25 @@ static void truncate_devices(lease *l, size_t from)
         }
 }
 
-/* Path mode: the uid gets the group node itself, once per group; no fd leaves. */
-static int claim_path(lease *l, const model_device *d, int *ret_fd)
+/* Path mode: the uid gets the group node itself, once per group; no fd leaves. The group has
+ * its node already if an earlier grant of this call was in it, or a device of it was granted by
+ * an earlier Acquire (no longer pending); a device bound for the lease (managed) and not granted
+ * yet does not count. Granting again would fail anyway: the holder may have the node open. */
+static int claim_path(lease *l, const model_device *d, const lease_grant *done, size_t n_done,
+                      int *ret_fd)
 {
         *ret_fd = -EBADF;
-        if (has_group_before(l, d->group, l->rec.n_devices))
-                return 0;
+        for (size_t i = 0; i < n_done; i++)
+                if (done[i].group == d->group)
+                        return 0;
+        for (size_t i = 0; i < l->rec.n_devices; i++)
+                if (l->rec.devices[i].group == d->group && !l->rec.devices[i].pending)
+                        return 0;
         return backend_path_grant(l->table->config.backend, d->group, l->rec.uid);
 }
 
-static int add_device(lease *l, const model_device *d, int *ret_fd)
+static int add_device(lease *l, const model_device *d, const lease_grant *done, size_t n_done,
+                      int *ret_fd)
 {
         const lease_record_device *have = lease_record_find_device(&l->rec, d->address);
         int *fds, fd, r;
@@ -307,7 +316,8 @@ static int add_device(lease *l, const model_device *d, int *ret_fd)
         if (!fds)
                 return -ENOMEM;
         l->fds = fds;
-        r = l->rec.path_mode ? claim_path(l, d, &fd) : backend_claim(l->space, d, &fd);
+        r = l->rec.path_mode ? claim_path(l, d, done, n_done, &fd)
+                             : backend_claim(l->space, d, &fd);
         if (r < 0)
                 return r;
         if (have) {
@@ -354,7 +364,7 @@ int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease
 
                         if (new_group)
                                 set_owner(l, d->group, l);
-                        r = add_device(l, d, &fd);
+                        r = add_device(l, d, grants, i, &fd);
                         if (r < 0) {
                                 if (new_group)
                                         set_owner(l, d->group, NULL);

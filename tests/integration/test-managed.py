@@ -94,6 +94,25 @@ def test_managed_needs_policy():
                  "owner" not in group(f, 2), "the driver restored after the holder left")
 
 
+def test_managed_path_mode():
+    rule = {"name": "nobody-virtio", "subjects": {"uids": [NOBODY.pw_uid]},
+            "devices": {"ids": ["1af4:1041"]}, "allow": ["acquire", "managed"]}
+    with fixture(create_args=["--kernel", "legacy"],
+                 policy={"50.json": {"rules": [rule]}}) as f:
+        os.chmod(f.root, 0o755)
+        node = os.path.join(f.root, "dev/vfio/2")
+        # Bound for the lease, then the node granted: the path in the reply opens for the user.
+        err, e, owner = as_nobody(f, "io.ioasid.Broker.Acquire",
+                                  {"devices": ["0000:00:03.1"], "managed": True, "pathMode": True},
+                                  then=lambda: os.stat(node).st_uid)
+        assert err is None, (err, e)
+        assert e["grants"] == [{"address": "0000:00:03.1", "group": 2, "path": "/dev/vfio/2"}], e
+        assert owner == NOBODY.pw_uid, owner
+        wait_for(lambda: drivers(f, "0000:00:03.0") == ["virtio-pci"] and
+                 "owner" not in group(f, 2), "the driver restored after the holder left")
+        assert os.stat(node).st_uid == 0
+
+
 def test_failure_half_way_is_undone():
     # The second e1000 behind the bridge refuses vfio-pci.
     fail = '[ "$1" = probe ] && [ "$2" = 0000:01:02.0 ] && exit 1'
@@ -179,5 +198,6 @@ def test_restart_restores_for_dead_holder():
         assert "owner" not in group(f, 2)
 
 
-run([test_managed_bind_and_restore, test_managed_needs_policy, test_failure_half_way_is_undone,
+run([test_managed_bind_and_restore, test_managed_needs_policy, test_managed_path_mode,
+     test_failure_half_way_is_undone,
      test_restart_restores_for_dead_holder, test_kill_at_every_step])
