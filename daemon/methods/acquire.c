@@ -220,6 +220,38 @@ static bool on_vfio_driver(const model_device *d)
         return viability_classify(&viability_config_default, d->driver) == VIABILITY_DRIVER_VFIO;
 }
 
+/* Binding an SR-IOV PF to vfio-pci unbinds its driver, which tears its VFs down (and blocks
+ * while one is open through VFIO): refused while a VF of a member of g that would be rebound
+ * belongs to a lease other than l. Free VFs do not hold it back. > 0: replied with an error. */
+static int check_sriov(vl_link *link, daemon_state *m, const lease *l, const model_group *g)
+{
+        size_t n_all;
+        const model_device *const *all = model_devices(m->model, &n_all);
+
+        for (size_t i = 0; i < g->n_devices; i++) {
+                const model_device *pf = model_group_device(m->model, g, i);
+
+                if (!pf || pf->sriov_numvfs <= 0 || on_vfio_driver(pf))
+                        continue;
+                for (size_t j = 0; j < n_all; j++) {
+                        const model_device *vf = all[j];
+                        const model_group *vg =
+                                vf->group >= 0 ? model_find_group(m->model, vf->group) : NULL;
+                        const lease *owner = vg ? vg->owner : vf->owner;
+                        char why[256];
+
+                        if (!streq(vf->physfn, pf->address) || !owner || owner == l)
+                                continue;
+                        snprintf(why, sizeof(why),
+                                 "%s is an SR-IOV PF with %d VF(s) enabled, and its VF %s (group "
+                                 "%d) is leased: binding the PF to vfio-pci would tear it down",
+                                 pf->address, pf->sriov_numvfs, vf->address, vf->group);
+                        return error_not_viable(link, g->number, NULL, 0, why) ?: 1;
+                }
+        }
+        return 0;
+}
+
 /* Checks one device against everything but the kernel. > 0: replied with an error. Sets
  * *ret_bind when its group needs binding to vfio-pci first (managed, and allowed). */
 static int check_device(vl_link *link, daemon_state *m, const lease *l, const access_subject *s,
@@ -256,6 +288,9 @@ static int check_device(vl_link *link, daemon_state *m, const lease *l, const ac
                         if (!v.allowed)
                                 return error_permission(link, v.reason) ?: 1;
                 }
+                r = check_sriov(link, m, l, g);
+                if (r != 0)
+                        return r;
                 *ret_bind = true;
                 return 0;
         }

@@ -113,6 +113,35 @@ def test_managed_path_mode():
         assert os.stat(node).st_uid == 0
 
 
+def test_pf_with_leased_vfs_not_rebound():
+    # Binding a PF to vfio-pci unbinds its driver, which tears its VFs down: never under a VF
+    # another lease holds.
+    with fixture() as f:
+        pf, vf = "0000:00:05.0", "0000:00:15.0"
+        assert f.tree()[vf][1] == "igbvf", f.tree()
+        c = f.client()
+        vf_lease, vf_fds = acquire(c, [vf], managed=True)
+        e = expect_error("io.ioasid.Broker.GroupNotViable", acquire, f.client(), [pf],
+                         managed=True)
+        assert e["group"] == 4 and any(vf in r and "SR-IOV" in r for r in e["reasons"]), e
+        assert drivers(f, pf) == ["igb"] and "owner" not in group(f, 4)
+        # The same lease may: its own VF goes with the PF it asked for.
+        reply, fds = acquire(c, [pf], managed=True, lease=vf_lease["lease"])
+        assert drivers(f, pf) == ["vfio-pci"], drivers(f, pf)
+        for fd in vf_fds + fds:
+            os.close(fd)
+        c.call("io.ioasid.Broker.Release", {"lease": vf_lease["lease"]})
+        wait_for(lambda: drivers(f, pf) == ["igb"] and "owner" not in group(f, 4),
+                 "the PF back on igb")
+        # Free VFs do not hold a PF back.
+        reply, fds = acquire(c, [pf], managed=True)
+        assert drivers(f, pf) == ["vfio-pci"], drivers(f, pf)
+        for fd in fds:
+            os.close(fd)
+        c.call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        f.alive()
+
+
 def test_failure_half_way_is_undone():
     # The second e1000 behind the bridge refuses vfio-pci.
     fail = '[ "$1" = probe ] && [ "$2" = 0000:01:02.0 ] && exit 1'
@@ -199,5 +228,6 @@ def test_restart_restores_for_dead_holder():
 
 
 run([test_managed_bind_and_restore, test_managed_needs_policy, test_managed_path_mode,
+     test_pf_with_leased_vfs_not_rebound,
      test_failure_half_way_is_undone,
      test_restart_restores_for_dead_holder, test_kill_at_every_step])
