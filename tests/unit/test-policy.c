@@ -670,14 +670,14 @@ TEST(limits)
         policy_free(parse_ok("{'rules': [], 'description': 'C:\\\\u0000'}"));
 }
 
-/* A scratch directory, removed with its files at the end: under $TMPDIR, else in the working
- * directory (the build directory under meson). */
+/* A scratch directory, removed with its files at the end: under $TMPDIR, else /tmp; never in the
+ * working directory, where a test stopped half-way would leave it for a checkout to pick up. */
 static char *dir_new(void)
 {
         const char *tmp = getenv("TMPDIR");
         char *d = NULL;
 
-        ASSERT_TRUE(asprintf(&d, "%s/test-policy-XXXXXX", tmp ?: ".") > 0);
+        ASSERT_TRUE(asprintf(&d, "%s/test-policy-XXXXXX", tmp ?: "/tmp") > 0);
         ASSERT_TRUE(mkdtemp(d));
         return d;
 }
