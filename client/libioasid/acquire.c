@@ -168,7 +168,7 @@ static int fd_index(json_object *o, const char *key, size_t n_fds, int *ret)
 
 static int lease_from_reply(vl_reply *reply, ioasid_lease **ret)
 {
-        _cleanup_(ioasid_lease_freep_internal) ioasid_lease *l = NULL;
+        _cleanup_(ioasid_lease_freep) ioasid_lease *l = NULL;
         size_t n;
         int r;
 
@@ -237,11 +237,6 @@ ioasid_lease *ioasid_lease_free(ioasid_lease *l)
                 json_object_put(l->reply);
         free(l);
         return NULL;
-}
-
-void ioasid_lease_freep_internal(ioasid_lease **l)
-{
-        *l = ioasid_lease_free(*l);
 }
 
 json_object *ioasid_lease_json(const ioasid_lease *l)

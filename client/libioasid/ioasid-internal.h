@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "ioasid.h"
+#include "macro.h"
 
 struct ioasid {
         vl_client *vl;
@@ -37,7 +38,15 @@ json_object *ioasid_device_list_json(const ioasid_device_list *l);
 json_object *ioasid_group_json(const ioasid_group *g);
 json_object *ioasid_device_json(const ioasid_device *d);
 json_object *ioasid_lease_json(const ioasid_lease *l);
-void ioasid_lease_freep_internal(ioasid_lease **l);
 json_object *ioasid_event_json_object(const ioasid_event *e);
 json_object *ioasid_policy_verdict_json(const ioasid_policy_verdict *v);
 json_object *ioasid_error_parameters_json(const ioasid *c);
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid *, ioasid_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_group_list *, ioasid_group_list_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_device_list *, ioasid_device_list_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_monitor *, ioasid_monitor_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_event *, ioasid_event_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_lease *, ioasid_lease_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_acquire_options *, ioasid_acquire_options_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_policy_verdict *, ioasid_policy_verdict_free);
