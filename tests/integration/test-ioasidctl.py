@@ -343,7 +343,54 @@ def test_daemon_gone_mid_monitor():
             p.stderr.close()
 
 
+COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client",
+                          "completion", "ioasidctl")
+# The two helpers of the bash-completion package that the script uses, reduced to what a test
+# needs, so that the script runs without the package.
+STUBS = """
+_init_completion() { words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; cur=${words[cword]};
+                     prev=${words[cword-1]}; }
+_filedir() { :; }
+"""
+
+
+def complete(f, *words):
+    """What bash completion offers for the last of words (the word being typed)."""
+    script = STUBS + 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); ' \
+        '_ioasidctl; printf "%s\\n" "${COMPREPLY[@]}"'
+    env = dict(os.environ, IOASID_SOCKET=f.sock,
+               PATH=os.path.dirname(os.path.abspath(CTL)) + ":" + os.environ["PATH"])
+    p = subprocess.run(["bash", "-c", script, "bash", COMPLETION, "ioasidctl"] + list(words),
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return sorted(w for w in p.stdout.splitlines() if w)
+
+
+def test_bash_completion():
+    with fixture() as f:
+        assert complete(f, "") == sorted(["list", "show", "status", "monitor", "acquire",
+                                          "release", "revoke", "bind", "unbind", "rescan",
+                                          "policy"])
+        assert complete(f, "re") == ["release", "rescan", "revoke"]
+        addresses = sorted(d["address"] for d in f.call("io.ioasid.Broker.ListDevices")["devices"])
+        assert complete(f, "unbind", "") == addresses
+        assert complete(f, "--no-legend", "acquire", "0000:01") == ["0000:01:01.0", "0000:01:02.0"]
+        assert complete(f, "bind", "0000:00:03.0", "vf") == ["vfio-pci"]
+        assert complete(f, "show", "1") == ["1", "10"]
+        assert complete(f, "policy", "") == ["check", "reload"]
+        assert "--hold" in complete(f, "acquire", "--")
+        assert complete(f, "--json=") == ["off", "pretty", "short"]
+        assert complete(f, "release", "") == []
+        ctl(f, "bind", "0000:00:03.0", "vfio-pci")
+        c = f.client()
+        reply = c.call("io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"]})
+        for fd in c.take_fds():
+            os.close(fd)
+        assert complete(f, "revoke", "") == [reply["lease"]]
+        c.close()
+
+
 run([test_list_table_and_json, test_list_shows_owner, test_show, test_status, test_monitor,
      test_acquire_refused_then_granted, test_acquire_hold_release, test_revoke,
      test_bind_unbind_rescan, test_policy, test_usage_help_and_unreachable,
-     test_daemon_gone_mid_monitor])
+     test_daemon_gone_mid_monitor, test_bash_completion])
