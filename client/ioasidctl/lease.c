@@ -13,21 +13,30 @@
 #include "verbs.h"
 
 static volatile sig_atomic_t stop;
+static sigset_t wait_mask; /* the mask to wait with: SIGINT and SIGTERM let through */
 
 static void on_signal(int sig)
 {
         stop = 1;
 }
 
-/* SIGINT and SIGTERM end the wait of monitor and acquire --hold cleanly: no SA_RESTART, so
- * poll() and pause() return. */
+/* SIGINT and SIGTERM end the waits of monitor and acquire --hold cleanly. They stay blocked
+ * except while waiting (ppoll, sigsuspend), so that one arriving just before a wait is not lost,
+ * and one arriving during an Acquire lets it finish and be released. */
 static void catch_stop_signals(void)
 {
         struct sigaction sa = { .sa_handler = on_signal };
+        sigset_t stop_set;
 
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        sigemptyset(&stop_set);
+        sigaddset(&stop_set, SIGINT);
+        sigaddset(&stop_set, SIGTERM);
+        sigprocmask(SIG_BLOCK, &stop_set, &wait_mask);
+        sigdelset(&wait_mask, SIGINT);
+        sigdelset(&wait_mask, SIGTERM);
 }
 
 static void print_event(const ioasid_event *e)
@@ -76,7 +85,7 @@ int verb_monitor(int argc, char **argv)
         while (!stop) {
                 struct pollfd p = { .fd = ioasid_monitor_get_fd(m), .events = POLLIN };
 
-                if (poll(&p, 1, -1) < 0) {
+                if (ppoll(&p, 1, NULL, &wait_mask) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return EXIT_FAILED;
@@ -139,7 +148,7 @@ int verb_acquire(int argc, char **argv)
                 if (arg.json == JSON_OFF)
                         fprintf(stderr, "Holding the lease; Ctrl-C releases it.\n");
                 while (!stop)
-                        pause();
+                        sigsuspend(&wait_mask);
         }
         r = ioasid_release(c, ioasid_lease_id(l));
         /* A revoke (or a release from elsewhere) may have ended it first: that is fine. */

@@ -4,6 +4,7 @@
 # usage: test-ioasidctl.py IOASIDD MKFAKESYS IOASIDCTL [TEST...]
 import json
 import os
+import pty
 import pwd
 import signal
 import subprocess
@@ -343,6 +344,39 @@ def test_daemon_gone_mid_monitor():
             p.stderr.close()
 
 
+def on_terminal(f, args, env_extra):
+    """ioasidctl's output with its stdout on a pseudo-terminal."""
+    master, slave = pty.openpty()
+    env = dict(os.environ, IOASID_SOCKET=f.sock, TERM="xterm")
+    env.update(env_extra)
+    if "NO_COLOR" not in env_extra:
+        env.pop("NO_COLOR", None)
+    p = subprocess.Popen([CTL] + args, stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not data:
+            break
+        out += data
+    os.close(master)
+    assert p.wait(timeout=60) == 0
+    return out.decode()
+
+
+def test_colour_only_on_a_terminal():
+    with fixture() as f:
+        out = on_terminal(f, ["list"], {})
+        assert "\033[1mGROUP" in out and "\033[31mno" in out and "\033[32myes" in out, out
+        assert "\033[" not in on_terminal(f, ["list"], {"NO_COLOR": "1"})
+        assert "\033[" not in on_terminal(f, ["list"], {"TERM": "dumb"})
+        # On a pipe there is none: ctl() checks that for every command.
+        assert "\033[" not in ctl(f, "list")[0]
+
+
 COMPLETION = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client",
                           "completion", "ioasidctl")
 # The two helpers of the bash-completion package that the script uses, reduced to what a test
@@ -393,4 +427,4 @@ def test_bash_completion():
 run([test_list_table_and_json, test_list_shows_owner, test_show, test_status, test_monitor,
      test_acquire_refused_then_granted, test_acquire_hold_release, test_revoke,
      test_bind_unbind_rescan, test_policy, test_usage_help_and_unreachable,
-     test_daemon_gone_mid_monitor, test_bash_completion])
+     test_daemon_gone_mid_monitor, test_colour_only_on_a_terminal, test_bash_completion])
