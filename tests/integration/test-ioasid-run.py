@@ -115,6 +115,14 @@ def test_legacy_fds_and_path_mode():
         wait_for(lambda: "owner" not in group(f, 2), "the path-mode lease to end")
         wait_for(lambda: os.stat(gnode).st_uid == 0, "the group node back to root")
 
+        # --path-mode without placeholders: how QEMU's host=ADDR is served.
+        out, err = ioasid_run(f, ["--path-mode", "--device", "0000:00:03.1"],
+                              ["/bin/sh", "-c", 'stat -c %u "$1"; echo "$IOASID_PATHS"', "sh",
+                               gnode], user="nobody")
+        assert out.splitlines() == [str(NOBODY.pw_uid), "0000:00:03.1=/dev/vfio/2"], out
+        assert err == "", err
+        wait_for(lambda: os.stat(gnode).st_uid == 0, "the group node back to root")
+
 
 def test_refusals_never_run_the_command():
     with fixture() as f:
