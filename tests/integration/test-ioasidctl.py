@@ -114,6 +114,20 @@ def test_show():
         assert json.loads(out) == {"group": group(f, 2)}
 
         ctl(f, "show", "0000:99:00.0", expect=4)
+
+        # A device without an IOMMU group: listed last, shown with what that means.
+        f.fakesys("add-device", "0000:00:07.0", "--group", "-1", "--driver", "e1000e")
+        wait_for(lambda: any(d["address"] == "0000:00:07.0" for d in
+                             f.call("io.ioasid.Broker.ListDevices")["devices"]),
+                 "the new device listed")
+        out, _ = ctl(f, "show", "0000:00:07.0")
+        assert "Driver: e1000e" in out and "IOMMU group: none" in out, out
+        out, _ = ctl(f, "show", "0000:00:07.0", "--json=short")
+        assert json.loads(out)["device"]["group"] == -1 and "group" not in json.loads(out)
+        out, _ = ctl(f, "list", "--no-legend")
+        assert table(out)[-1][:4] == ["-", "-", "no", "0000:00:07.0"], out
+        out, _ = ctl(f, "list", "--json=short")
+        assert [d["address"] for d in json.loads(out)["ungroupedDevices"]] == ["0000:00:07.0"]
         _, err = ctl(f, "show", "999", expect=4)
         assert "io.ioasid.Broker.NoSuchGroup" in err, err
 
