@@ -4,10 +4,12 @@
  * been made viable and group 3 has not.
  * usage: libioasid-client SOCKET DEV_ROOT */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -182,11 +184,20 @@ static void test_holder_pidfd(ioasid *c, ioasid_monitor *m)
         ioasid_acquire_options *o;
         ioasid_group_list *groups;
         ioasid_lease *l;
-        pid_t child = fork(), pid;
+        pid_t parent = getpid(), child = fork(), pid;
         int pidfd;
 
         ASSERT_TRUE(child >= 0);
         if (child == 0) {
+                /* Should this test fail, the holder must neither outlive it nor keep its
+                 * output open (the test runner waits for that). */
+                int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                if (getppid() != parent)
+                        _exit(0);
+                dup2(null, STDOUT_FILENO);
+                dup2(null, STDERR_FILENO);
                 pause();
                 _exit(0);
         }
