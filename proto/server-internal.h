@@ -71,3 +71,14 @@ struct vl_link {
 extern const vl_interface vl_service_interface;
 int vl_server_find_method(vl_server *s, const char *method, const vl_interface **ret_iface,
                           const vl_method **ret_method);
+
+/* link.c */
+int server_on_epoll(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+/* Queues msg (not consumed) and writes what the socket takes; with_fds: the pushed fds go
+ * along. -ENOTCONN when that closed the connection. */
+int link_send(vl_link *l, json_object *msg, bool with_fds);
+
+/* call.c */
+/* Serves one message; takes the fds. A negative errno is a protocol error: close. */
+int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds);
+void call_clear(vl_link *l);
