@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "json-strict.h"
 #include "macro.h"
 #include "wire.h"
 
@@ -154,13 +155,19 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
         len = (size_t)(nul - begin);
 
         if (!in->tok) {
-                /* The default depth (32) is what sd-varlink and json-c agree on. */
+                /* The default depth (32) is what sd-varlink and json-c agree on. Strict: a
+                 * lenient reader takes single quotes, comments and trailing commas that other
+                 * peers refuse; and a string that is not UTF-8 would make any reply echoing it
+                 * invalid JSON. */
                 in->tok = json_tokener_new();
                 if (!in->tok)
                         return -ENOMEM;
+                json_tokener_set_flags(in->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         }
         json_tokener_reset(in->tok);
-        v = len > 0 ? json_tokener_parse_ex(in->tok, begin, (int)len) : NULL;
+        v = json_check_strict(begin, len, JSON_TOKENER_DEFAULT_DEPTH) >= 0
+                    ? json_tokener_parse_ex(in->tok, begin, (int)len)
+                    : NULL;
         end = v ? json_tokener_get_parse_end(in->tok) : 0;
         /* Exactly one JSON value per message; only whitespace may follow it. */
         if (v && (json_tokener_get_error(in->tok) != json_tokener_success ||
