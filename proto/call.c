@@ -174,10 +174,10 @@ int vl_link_dispatch(vl_link *l, json_object *params, const vl_field *table, voi
 
 /* ---- serving calls ---- */
 
-static int call_parse(json_object *msg, const char **ret_method, json_object **ret_params,
+static int call_parse(json_object *msg, json_object **ret_method, json_object **ret_params,
                       unsigned *ret_flags)
 {
-        const char *method = NULL;
+        json_object *method = NULL;
         json_object *params = NULL;
         unsigned flags = 0;
 
@@ -189,7 +189,7 @@ static int call_parse(json_object *msg, const char **ret_method, json_object **r
                 if (streq(key, "method")) {
                         if (!json_object_is_type(value, json_type_string))
                                 return -EBADMSG;
-                        method = json_object_get_string(value);
+                        method = value;
                 } else if (streq(key, "parameters")) {
                         if (!json_object_is_type(value, json_type_object) &&
                             !json_object_is_type(value, json_type_null))
@@ -215,14 +215,14 @@ static int call_parse(json_object *msg, const char **ret_method, json_object **r
         return 0;
 }
 
-static int call_error_name(vl_link *l, const char *error, const char *key, const char *value)
+static int call_error_name(vl_link *l, const char *error, const char *key, json_object *value)
 {
         json_object *p = json_object_new_object();
 
         if (!p)
                 return -ENOMEM;
         if (key)
-                json_object_object_add(p, key, json_object_new_string(value));
+                json_object_object_add(p, key, json_object_get(value));
         return vl_link_error(l, error, p);
 }
 
@@ -268,12 +268,12 @@ int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds)
         const vl_interface *iface;
         const vl_method *m;
         const char *method;
-        json_object *params;
+        json_object *params, *name_json;
         unsigned flags;
         bool deferred = false;
         int r;
 
-        r = call_parse(msg, &method, &params, &flags);
+        r = call_parse(msg, &name_json, &params, &flags);
         if (r < 0) {
                 close_many(fds, n_fds);
                 free(fds);
@@ -282,24 +282,28 @@ int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds)
 
         l->call_open = true;
         l->call_flags = flags & (VL_CALL_MORE | VL_CALL_ONEWAY);
+        method = json_object_get_string(name_json);
         l->call_method = strdup(method);
         l->call_fds = fds;
         l->n_call_fds = n_fds;
         if (!l->call_method)
                 return -ENOMEM;
 
-        r = vl_server_find_method(l->server, method, &iface, &m);
+        /* With a NUL inside, C would look up the name before it: no method has such a name. */
+        r = strlen(method) == (size_t)json_object_get_string_len(name_json)
+                    ? vl_server_find_method(l->server, method, &iface, &m)
+                    : -ENOENT;
         if (r == -EINVAL || r == -ENXIO) {
                 const char *dot = strrchr(method, '.');
-                _cleanup_free_ char *name =
-                        strndup(method, dot ? (size_t)(dot - method) : strlen(method));
+                _cleanup_json_ json_object *name = json_object_new_string_len(
+                        method, dot ? (int)(dot - method) : (int)strlen(method));
 
                 r = name ? call_error_name(l, VL_ERROR_INTERFACE_NOT_FOUND, "interface", name)
                          : -ENOMEM;
         } else if (r == -ENOENT)
-                r = call_error_name(l, VL_ERROR_METHOD_NOT_FOUND, "method", method);
+                r = call_error_name(l, VL_ERROR_METHOD_NOT_FOUND, "method", name_json);
         else if (!m->handler || flags & (1u << 8))
-                r = call_error_name(l, VL_ERROR_METHOD_NOT_IMPLEMENTED, "method", method);
+                r = call_error_name(l, VL_ERROR_METHOD_NOT_IMPLEMENTED, "method", name_json);
         else if (m->flags & VL_METHOD_REQUIRES_MORE && !(flags & VL_CALL_MORE))
                 r = call_error_name(l, VL_ERROR_EXPECTED_MORE, NULL, NULL);
         else if (n_fds > 0 && !(m->flags & VL_METHOD_ACCEPT_FDS))

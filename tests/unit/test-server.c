@@ -269,6 +269,17 @@ TEST(standard_errors)
                "\"interface\":\"x.y\"}}",
                "{\"error\":\"org.varlink.service.InterfaceNotFound\",\"parameters\":{"
                "\"interface\":\"x.y\"}}");
+        /* A NUL ends the name for C: what comes before it must not be what runs. */
+        expect(fd, "{\"method\":\"io.ioasid.T.Echo\\u0000x\"}",
+               "{\"error\":\"org.varlink.service.MethodNotFound\",\"parameters\":{\"method\":"
+               "\"io.ioasid.T.Echo\\u0000x\"}}");
+        expect(fd, "{\"method\":\"io.ioasid.T\\u0000.Echo\"}",
+               "{\"error\":\"org.varlink.service.MethodNotFound\",\"parameters\":{\"method\":"
+               "\"io.ioasid.T\\u0000.Echo\"}}");
+        /* Nor may a NUL inside a string parameter pass its table. */
+        expect(fd, "{\"method\":\"io.ioasid.T.Echo\",\"parameters\":{\"name\":\"x\\u0000y\"}}",
+               "{\"error\":\"org.varlink.service.InvalidParameter\",\"parameters\":{"
+               "\"parameter\":\"name\"}}");
         /* The connection survived every error. */
         ASSERT_FALSE(is_closed(fd));
         close(fd);
