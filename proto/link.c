@@ -331,13 +331,12 @@ static int link_on_idle(sd_event_source *source, uint64_t usec, void *userdata)
 int vl_server_add_connection(vl_server *s, int fd, vl_link **ret)
 {
         _cleanup_close_ int cfd = fd;
-        uint64_t now = vl_boottime_ticks();
         vl_link *l;
         uid_count *c;
         vl_peer peer;
         int r;
 
-        r = vl_peer_from_socket(cfd, now, &peer);
+        r = vl_peer_from_socket(cfd, &peer);
         if (r < 0)
                 return log_debug_errno(r, "varlink: cannot identify peer, refusing: %m");
 
