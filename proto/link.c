@@ -15,31 +15,6 @@
 static void link_process(vl_link *l);
 static void link_update_events(vl_link *l);
 
-static uid_count *uid_slot(vl_server *s, uid_t uid, bool create)
-{
-        uid_count *n;
-
-        for (size_t i = 0; i < s->n_uids; i++)
-                if (s->uids[i].uid == uid)
-                        return &s->uids[i];
-        if (!create)
-                return NULL;
-        n = reallocarray(s->uids, s->n_uids + 1, sizeof(*n));
-        if (!n)
-                return NULL;
-        s->uids = n;
-        s->uids[s->n_uids] = (uid_count){ .uid = uid };
-        return &s->uids[s->n_uids++];
-}
-
-static void uid_release(vl_server *s, uid_t uid)
-{
-        uid_count *c = uid_slot(s, uid, false);
-
-        if (c && c->n > 0 && --c->n == 0)
-                *c = s->uids[--s->n_uids];
-}
-
 /* ---- connections ---- */
 
 vl_link *vl_link_ref(vl_link *l)
@@ -82,10 +57,12 @@ void vl_link_close(vl_link *l)
         l->registered = false;
         l->defer = sd_event_source_disable_unref(l->defer);
         l->idle = sd_event_source_disable_unref(l->idle);
+        l->fds_timer = sd_event_source_disable_unref(l->fds_timer);
         l->fd = safe_close(l->fd);
         call_clear(l);
         wire_out_done(&l->out);
         wire_in_done(&l->in);
+        budget_close(s, &l->charge);
 
         if (l->prev)
                 l->prev->next = l->next;
@@ -95,7 +72,6 @@ void vl_link_close(vl_link *l)
                 l->next->prev = l->prev;
         l->prev = l->next = NULL;
         s->n_links--;
-        uid_release(s, l->peer.uid);
         vl_link_unref(l); /* the server's reference */
         vl_link_unref(l);
 }
@@ -140,6 +116,30 @@ void vl_link_set_disconnect_handler(vl_link *l, void (*cb)(vl_link *link, void *
         l->disconnect_cb = cb;
 }
 
+/* Charges the connection's uid with what the connection holds now: fds that came with calls
+ * not yet ended or wait with a partial message, fds queued to go out, and buffered bytes. */
+static int link_charge(vl_link *l)
+{
+        return budget_charge_set(l->server, &l->charge, l->in.n_fds + l->n_call_fds + l->out.n_fds,
+                                 l->in.alloc + l->out.bytes);
+}
+
+/* After the connection took more: closes it when that took its uid over budget. */
+static int link_charge_more(vl_link *l)
+{
+        int r = link_charge(l);
+
+        if (r < 0) {
+                log_warning("varlink: uid %u is over its budget of %s with pid %d's connection "
+                            "(%zu fds, %zu bytes across its connections), closing it",
+                            (unsigned)l->peer.uid, r == -EMFILE ? "fds" : "buffered bytes",
+                            (int)l->peer.pid, l->charge.budget->fds, l->charge.budget->bytes);
+                vl_link_close(l);
+                return -ENOTCONN;
+        }
+        return 0;
+}
+
 static int link_flush(vl_link *l)
 {
         int r;
@@ -160,6 +160,8 @@ static int link_flush(vl_link *l)
                 vl_link_close(l);
                 return -ENOTCONN;
         }
+        if (link_charge_more(l) < 0)
+                return -ENOTCONN;
         link_update_events(l);
         return 0;
 }
@@ -214,6 +216,38 @@ static void link_idle_rearm(vl_link *l)
                 (void)sd_event_now(l->server->event, CLOCK_MONOTONIC, &l->last_activity);
 }
 
+static int link_on_fds_timeout(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        vl_link *l = userdata;
+
+        log_warning("varlink: pid %d sent %zu fds with a message it did not finish, closing "
+                    "connection",
+                    (int)l->peer.pid, l->in.n_fds);
+        vl_link_close(l);
+        return 0;
+}
+
+/* fds wait for the end of their message only so long: a peer may open a message with 253 fds
+ * and never end it, on as many connections as it may have. */
+static void link_update_fds_timer(vl_link *l)
+{
+        uint64_t t = l->server->limits.pending_fds_timeout_usec;
+        bool pending = l->in.n_fds > 0 && !wire_in_has_message(&l->in);
+
+        if (!pending) {
+                l->fds_timer = sd_event_source_disable_unref(l->fds_timer);
+                return;
+        }
+        if (l->fds_timer)
+                return;
+        if (sd_event_add_time_relative(l->server->event, &l->fds_timer, CLOCK_MONOTONIC, t, t / 8,
+                                       link_on_fds_timeout, l) < 0) {
+                log_warning("varlink: cannot time pid %d's pending fds, closing connection",
+                            (int)l->peer.pid);
+                vl_link_close(l);
+        }
+}
+
 static void link_process(vl_link *l)
 {
         _cleanup_(vl_link_unrefp) _unused_ vl_link *ref = vl_link_ref(l);
@@ -243,6 +277,11 @@ static void link_process(vl_link *l)
                 vl_link_close(l);
                 return;
         }
+        /* Messages served and calls ended give back what they held. */
+        (void)link_charge(l);
+        link_update_fds_timer(l);
+        if (l->closed)
+                return;
         link_update_events(l);
 }
 
@@ -268,6 +307,8 @@ static void link_on_io(vl_link *l, uint32_t revents)
                         vl_link_close(l);
                         return;
                 }
+                if (link_charge_more(l) < 0)
+                        return;
         }
         /* Half-closed: what the peer sent is still to be read once the open call ends; stop
          * asking for RDHUP so the level-triggered event does not spin meanwhile. */
@@ -331,8 +372,8 @@ static int link_on_idle(sd_event_source *source, uint64_t usec, void *userdata)
 int vl_server_add_connection(vl_server *s, int fd, vl_link **ret)
 {
         _cleanup_close_ int cfd = fd;
+        budget_charge charge;
         vl_link *l;
-        uid_count *c;
         vl_peer peer;
         int r;
 
@@ -346,27 +387,22 @@ int vl_server_add_connection(vl_server *s, int fd, vl_link **ret)
                             (int)peer.pid);
                 return -EUSERS;
         }
-        c = uid_slot(s, peer.uid, true);
-        if (!c) {
-                vl_peer_done(&peer);
-                return -ENOMEM;
-        }
-        if (c->n >= s->limits.connections_per_uid_max) {
-                log_warning("varlink: uid %u has %u connections open, refusing pid %d",
-                            (unsigned)peer.uid, c->n, (int)peer.pid);
-                vl_peer_done(&peer);
-                return -EUSERS;
-        }
-
         l = calloc(1, sizeof(*l));
-        if (!l) {
+        r = l ? budget_open(s, peer.uid, &charge) : -ENOMEM;
+        if (r < 0) {
+                if (r == -EUSERS)
+                        log_warning("varlink: uid %u has %u connections open, refusing pid %d",
+                                    (unsigned)peer.uid, s->limits.connections_per_uid_max,
+                                    (int)peer.pid);
                 vl_peer_done(&peer);
-                return -ENOMEM;
+                free(l);
+                return r;
         }
-        *l = (vl_link){ .n_ref = 1, .server = s, .fd = TAKE_FD(cfd), .peer = peer };
+        *l = (vl_link){
+                .n_ref = 1, .server = s, .fd = TAKE_FD(cfd), .peer = peer, .charge = charge
+        };
         wire_in_init(&l->in, s->limits.message_size_max);
         wire_out_init(&l->out);
-        c->n++;
         l->next = s->links;
         if (s->links)
                 s->links->prev = l;

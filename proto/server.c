@@ -16,9 +16,12 @@
 static const vl_server_limits default_limits = {
         .connections_max = 4096,
         .connections_per_uid_max = 1024,
-        .message_size_max = WIRE_MESSAGE_SIZE_MAX,
+        .message_size_max = VL_SERVER_MESSAGE_SIZE_MAX,
         .queued_bytes_max = WIRE_MESSAGE_SIZE_MAX,
         .idle_timeout_usec = 5ull * 60 * 1000000,
+        .fds_per_uid_max = 1024,
+        .bytes_per_uid_max = 64u * 1024u * 1024u,
+        .pending_fds_timeout_usec = 5ull * 1000000,
 };
 
 int vl_server_new(sd_event *event, const vl_server_info *info, void *userdata, vl_server **ret)
@@ -60,7 +63,8 @@ vl_server *vl_server_free(vl_server *s)
         }
         free(s->listeners);
         free(s->interfaces);
-        free(s->uids);
+        budgets_free(s);
+        sd_event_source_disable_unref(s->accept_timer);
         sd_event_source_disable_unref(s->epoll_source);
         safe_close(s->epoll_fd);
         sd_event_unref(s->event);
@@ -75,6 +79,12 @@ void vl_server_set_limits(vl_server *s, const vl_server_limits *limits)
                 s->limits.message_size_max = default_limits.message_size_max;
         if (!s->limits.queued_bytes_max)
                 s->limits.queued_bytes_max = default_limits.queued_bytes_max;
+        if (!s->limits.fds_per_uid_max)
+                s->limits.fds_per_uid_max = default_limits.fds_per_uid_max;
+        if (!s->limits.bytes_per_uid_max)
+                s->limits.bytes_per_uid_max = default_limits.bytes_per_uid_max;
+        if (!s->limits.pending_fds_timeout_usec)
+                s->limits.pending_fds_timeout_usec = default_limits.pending_fds_timeout_usec;
 }
 
 const vl_server_limits *vl_server_get_limits(const vl_server *s)
