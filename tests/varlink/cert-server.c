@@ -530,12 +530,8 @@ int main(int argc, char **argv)
         if (r < 0)
                 return log_error_errno(r, "cannot add interfaces: %m"), 1;
 
-        (void)mkdir("/run/ioasid", 0755);
-        r = vl_server_listen_auto(server, path, 0666);
-        if (r < 0)
-                return log_error_errno(r, "cannot listen on %s: %m", path), 1;
-
-        /* SIGTERM and SIGINT end the loop cleanly (leak checkers see a clean exit). */
+        /* SIGTERM and SIGINT end the loop cleanly (leak checkers see a clean exit);
+         * set up before the socket exists, which is what tells clients the server is up. */
         sigset_t ss;
         sigemptyset(&ss);
         sigaddset(&ss, SIGTERM);
@@ -543,6 +539,11 @@ int main(int argc, char **argv)
         sigprocmask(SIG_BLOCK, &ss, NULL);
         sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
         sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+
+        (void)mkdir("/run/ioasid", 0755);
+        r = vl_server_listen_auto(server, path, 0666);
+        if (r < 0)
+                return log_error_errno(r, "cannot listen on %s: %m", path), 1;
 
         (void)sd_notify(false, "READY=1");
         log_info("listening on %s", path);
