@@ -30,11 +30,13 @@ static void with_peerpidfd_failing(int err, void (*fn)(void))
         ASSERT_TRUE(pid >= 0);
         if (pid == 0) {
                 scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+                /* Spelled out: SCMP_A1() trips clang's -Wmissing-field-initializers. */
+                struct scmp_arg_cmp level = { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = SOL_SOCKET },
+                                    name = { .arg = 2, .op = SCMP_CMP_EQ, .datum_a = SO_PEERPIDFD };
 
                 ASSERT_TRUE(ctx != NULL);
                 ASSERT_OK(seccomp_rule_add(ctx, SCMP_ACT_ERRNO((unsigned)err), SCMP_SYS(getsockopt),
-                                           2, SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
-                                           SCMP_A2(SCMP_CMP_EQ, SO_PEERPIDFD)));
+                                           2, level, name));
                 ASSERT_OK(seccomp_load(ctx));
                 seccomp_release(ctx);
                 fn();
