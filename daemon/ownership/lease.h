@@ -58,8 +58,10 @@ typedef struct leases_config {
         model *model;
         backend *backend; /* NULL: no backend, nothing can be acquired */
         const managed_sysfs *managed;
-        int state_fd;                 /* lease records */
-        uint64_t revoke_timeout_usec; /* how long Revoke waits for a holder to let go */
+        int state_fd; /* lease records */
+        /* How long Revoke, or putting managed devices back at a lease's end, waits for the
+         * holder to let go before killing it. */
+        uint64_t revoke_timeout_usec;
         leases_sink sink;
 } leases_config;
 
@@ -117,8 +119,18 @@ const lease_record *lease_get_record(const lease *l);
 /* Closes the daemon's own copies of the lease's fds: from then on only the holder keeps the
  * devices open (Revoke asks the kernel to take them back, which waits for exactly that). */
 void lease_drop_fds(lease *l);
-/* Called once, when l is gone (after its drivers are restored); one per lease. */
-void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata), void *userdata);
+
+/* Called once, when l has ended: its record gone, its groups free, its managed devices put back
+ * (result 0, or the first error putting them back). With -ECANCELED when the daemon stops
+ * before: the record stays for the next run. Any number per lease. */
+typedef void (*lease_end_fn)(const char *id, int result, void *userdata);
+int lease_on_end(lease *l, lease_end_fn cb, void *userdata);
+
+/* Revoke's state for l (NULL: none). While it is set, lease_end waits: the revocation ends the
+ * lease itself once the devices are taken back (the holder's exit or a Release meanwhile must
+ * not stop it half way), and the lease takes no devices. */
+void *lease_get_revocation(const lease *l);
+void lease_set_revocation(lease *l, void *revocation);
 
 /* Managed mode: binds the devices of group that are on no vfio driver (bridges aside) to
  * vfio-pci for l, recording each with its original driver before the first write; the lease
@@ -133,6 +145,7 @@ int lease_bind_group(lease *l, int group, char **ret_error);
 void lease_device_changed(lease *l, const model_change *c);
 
 /* Ends l: closes its fds, restores managed devices (off the main loop: unbinding waits for the
- * holder to close them; the groups stay owned until that is done), removes its record, frees
- * it. */
+ * holder to close them; the groups stay owned until that is done; a holder that keeps them past
+ * the timeout is killed), removes its record, frees it. A managed lease's record is marked ending
+ * first: a restart finishes the end instead of taking the lease back. */
 void lease_end(lease *l, const char *why);

@@ -47,18 +47,22 @@ worker *worker_free(worker *w)
 {
         if (!w)
                 return NULL;
-        if (w->reaped || w->pidfd < 0 || !w->exit_source)
+        if (w->reaped || w->pidfd < 0)
                 return worker_destroy(w);
         /* Killed, but never waited for here: a child in a vfio unbind is not ended by a signal,
          * it dies when the kernel's wait does, which the holder decides. It is reaped on the
          * loop when its pidfd says it is gone (on_child_exit); the loop owns it until then. */
         (void)syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+        /* Not watched yet (worker_start failed): left for init once the daemon is gone. */
+        if (!w->exit_source)
+                return worker_destroy(w);
         w->done = NULL;
         w->detached = true;
         w->timer = sd_event_source_disable_unref(w->timer);
-        if (sd_event_source_set_destroy_callback(w->exit_source, detached_free) < 0 ||
-            sd_event_source_set_floating(w->exit_source, true) < 0)
+        if (sd_event_source_set_floating(w->exit_source, true) < 0)
                 return worker_destroy(w);
+        /* Fails only for a source that is not one. */
+        (void)sd_event_source_set_destroy_callback(w->exit_source, detached_free);
         /* The loop's reference is the only one now. */
         sd_event_source_unref(TAKE_PTR(w->exit_source));
         return NULL;
