@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fd-holders.h"
 #include "lease-internal.h"
 #include "log.h"
 #include "managed.h"
@@ -35,6 +36,24 @@ void lease_set_revocation(lease *l, void *revocation)
 }
 
 /* Each waiter once; a waiter may end or free nothing of l's but its own. */
+int lease_kill_fd_holders(lease *l)
+{
+        const leases_config *m = &l->table->config;
+        _cleanup_free_ struct stat *nodes =
+                calloc(2 * MAX(l->rec.n_devices, (size_t)1), sizeof(*nodes));
+        size_t n = 0;
+
+        if (!nodes)
+                return -ENOMEM;
+        for (size_t i = 0; i < l->rec.n_devices; i++) {
+                const model_device *d = model_find_device(m->model, l->rec.devices[i].address);
+
+                if (d)
+                        n += backend_device_nodes(m->backend, d, nodes + n);
+        }
+        return fd_holders_kill(nodes, n, l->rec.id);
+}
+
 static void call_waiters(lease_end_waiter *waiters, size_t n, const char *id, int result)
 {
         for (size_t i = 0; i < n; i++)
@@ -130,17 +149,21 @@ static void restore_done(int result, void *userdata)
 
 /* The restore waits in the kernel for the devices to be closed. The worker is never killed for
  * it: killed, it would die as soon as its unbind returned, before putting the original driver
- * back. The holder is, so that its copies close. */
+ * back. The holder is, and whoever else still has the devices open, so that their copies
+ * close. */
 static int on_patience(sd_event_source *s, uint64_t usec, void *userdata)
 {
         lease *l = userdata;
 
         l->patience = sd_event_source_disable_unref(l->patience);
-        log_warning("AUDIT lease=%s: the holder (pid %d) did not close the devices in time; "
-                    "killing it.",
+        log_warning("AUDIT lease=%s: the devices were not closed in time; killing the holder "
+                    "(pid %d) and whoever has them open.",
                     l->rec.id, (int)l->rec.holder_pid);
-        if (syscall(SYS_pidfd_send_signal, l->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+        if (l->pidfd >= 0 && syscall(SYS_pidfd_send_signal, l->pidfd, SIGKILL, NULL, 0) < 0 &&
+            errno != ESRCH)
                 log_warning_errno(errno, "AUDIT lease=%s: cannot kill the holder: %m", l->rec.id);
+        /* The holder may have passed the fds on: whoever has them keeps the kernel waiting. */
+        (void)lease_kill_fd_holders(l);
         return 0;
 }
 
@@ -190,7 +213,7 @@ void lease_end(lease *l, const char *why)
                 end_now(l, r);
                 return;
         }
-        if (l->pidfd >= 0 && m->revoke_timeout_usec > 0) {
+        if (m->revoke_timeout_usec > 0) {
                 r = sd_event_add_time_relative(m->event, &l->patience, CLOCK_MONOTONIC,
                                                m->revoke_timeout_usec, 0, on_patience, l);
                 if (r < 0)

@@ -126,6 +126,10 @@ void lease_drop_fds(lease *l);
 typedef void (*lease_end_fn)(const char *id, int result, void *userdata);
 int lease_on_end(lease *l, lease_end_fn cb, void *userdata);
 
+/* For a lease whose holder did not let go in time: kills every other process that still has one
+ * of its devices open (audited). Returns how many, or a negative errno. */
+int lease_kill_fd_holders(lease *l);
+
 /* Revoke's state for l (NULL: none). While it is set, lease_end waits: the revocation ends the
  * lease itself once the devices are taken back (the holder's exit or a Release meanwhile must
  * not stop it half way), and the lease takes no devices. */

@@ -117,6 +117,8 @@ static int on_patience(sd_event_source *s, uint64_t usec, void *userdata)
             (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH))
                 log_warning_errno(pidfd < 0 ? ESRCH : errno,
                                   "AUDIT revoke lease=%s: cannot kill the holder: %m", r->id);
+        /* The holder may have passed the fds on: whoever has them keeps the kernel waiting. */
+        (void)lease_kill_fd_holders(r->lease);
         return 0;
 }
 

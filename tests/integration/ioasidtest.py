@@ -133,6 +133,7 @@ class Fixture:
         self.create_args = list(create_args)
         self.policy = policy or {}
         self.proc = None
+        self.children = []  # pidfds of holder_process() processes, killed at the end
 
     def __enter__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="ioasid-test-")
@@ -158,6 +159,8 @@ class Fixture:
         return self
 
     def __exit__(self, kind, value, tb):
+        # Holders a failed test left behind would keep the fake kernel's unbind waiting.
+        kill_quietly(self.children)
         status = self.stop()
         if kind is not None or status != 0:
             sys.stderr.write("--- ioasidd log\n" + self.log() + "---\n")
@@ -335,11 +338,26 @@ def holder_process(f, devices, keeper=False, **extra):
         finally:
             os._exit(0)
     os.close(w)
+    f.children.append(os.pidfd_open(pid))
     with os.fdopen(r) as pipe:
         data = pipe.read()
     assert data, "the holder's Acquire failed"
     reply, kept_by = json.loads(data)
+    if kept_by is not None:
+        f.children.append(os.pidfd_open(kept_by))
     return pid, reply, kept_by
+
+
+def kill_quietly(pidfds):
+    """For clean-up after a failed test: kills what is still there of the processes, by pidfd
+    (a pid may have been reused), and closes the pidfds."""
+    for fd in pidfds:
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+    pidfds.clear()
 
 
 def gone(pid):

@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 
-from ioasidtest import (SKIP, Fixture, Monitor, expect_error, holder_process, run, sleeper,
-                        wait_for)
+from ioasidtest import (SKIP, Fixture, Monitor, expect_error, gone, holder_process, run,
+                        sleeper, wait_for)
 
 DAEMON, MKFAKESYS = sys.argv[1], sys.argv[2]
 
@@ -86,6 +86,24 @@ def test_revoke_kills_holder_that_holds_on():
         f.alive()
 
 
+def test_revoke_kills_whoever_has_the_fds():
+    # The holder passed its fds to another process: killing the holder alone would leave the
+    # kernel waiting for that one, and the Revoke unanswered.
+    with fixture(wait_for_close=True, extra_args=["--revoke-timeout", "1"]) as f:
+        f.rebind("0000:00:03.0", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        holder, reply, keeper = holder_process(f, ["0000:00:03.1"], keeper=True)
+        c = f.client()
+        c.sock.settimeout(120)
+        assert c.call("io.ioasid.Admin.Revoke", {"lease": reply["lease"]}) == {}
+        c.close()
+        wait_for(lambda: not alive(holder), "the holder killed")
+        wait_for(lambda: gone(keeper), "the keeper killed")
+        assert "pid %d still had a device of the lease open; killed it" % keeper in f.log()
+        assert "owner" not in group(f, 2)
+        assert f.tree()["0000:00:03.1"][1] == "vfio-pci"
+
+
 def test_concurrent_revokes():
     # A second Revoke of a lease joins the first: both are answered when the lease has ended
     # (the second used to replace the first's state: a use-after-free, or a call never
@@ -145,4 +163,4 @@ def test_bind_unbind():
 
 
 run([test_revoke_holder_lets_go, test_revoke_kills_holder_that_holds_on, test_concurrent_revokes,
-     test_bind_unbind])
+     test_revoke_kills_whoever_has_the_fds, test_bind_unbind])
