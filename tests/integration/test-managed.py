@@ -218,6 +218,25 @@ def test_release_answers_when_drivers_are_back():
         c.close()
 
 
+def test_release_says_what_was_not_restored():
+    # The original driver no longer takes the device: Release says so (the lease has ended all
+    # the same) instead of answering as if the drivers were back.
+    refuse = ('[ -e "$0.armed" ] && [ "$2" = 0000:00:03.0 ] && '
+              '{ [ "$1" = probe ] || [ "$1" = bind ]; } && exit 1')
+    with fixture(fake_kernel=refuse) as f:
+        c = f.client()
+        reply, fds = acquire(c, ["0000:00:03.1"], managed=True)
+        for fd in fds:
+            os.close(fd)
+        open(f.kernel_script + ".armed", "w").close()
+        e = expect_error("io.ioasid.Broker.BackendUnavailable", c.call,
+                         "io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        assert "not all put back" in e["reason"], e
+        assert "owner" not in group(f, 2) and records(f) == {}
+        assert "managed devices not all restored" in f.log()
+        c.close()
+
+
 def test_slow_holder_keeps_original_driver():
     # The holder handed its fds to a second process and releases; the kernel's unbind waits
     # for that process. After the timeout the daemon kills the holder and the process that
@@ -284,5 +303,6 @@ def test_crash_while_ending():
 
 run([test_managed_bind_and_restore, test_managed_needs_policy, test_failure_half_way_is_undone,
      test_restart_restores_for_dead_holder, test_kill_at_every_step,
-     test_release_answers_when_drivers_are_back, test_slow_holder_keeps_original_driver,
+     test_release_answers_when_drivers_are_back, test_release_says_what_was_not_restored,
+     test_slow_holder_keeps_original_driver,
      test_crash_while_ending])
