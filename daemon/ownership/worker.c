@@ -149,10 +149,11 @@ int worker_start(sd_event *event, int (*fn)(void *userdata),
                 r = sd_event_add_time_relative(event, &w->timer, CLOCK_MONOTONIC, timeout_usec, 0,
                                                on_timeout, w);
         if (r < 0) {
-                if (w->pidfd < 0) {
-                        kill(w->pid, SIGKILL);
-                        (void)waitpid(w->pid, NULL, 0);
-                }
+                /* Killed, not waited for: it may be in fn already, in an unbind that no signal
+                 * ends. Without a pidfd it stays a zombie until the daemon exits (fd exhaustion
+                 * only); with one, worker_free hands it to the loop. */
+                if (w->pidfd < 0)
+                        (void)kill(w->pid, SIGKILL);
                 w->done = NULL;
                 worker_free(w);
                 return r;
