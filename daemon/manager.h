@@ -16,9 +16,10 @@ typedef struct manager_config {
         const char *state_dir;
         const char *policy_dir;
         const char *socket_path;
-        const char *uevent_socket;    /* tests: inject uevents here instead of the system's */
-        const char *backend;          /* "iommufd", "legacy", "fake"; NULL: chosen by the kernel */
-        uint64_t revoke_timeout_usec; /* how long Revoke waits for the holder to let go */
+        const char *uevent_socket; /* tests: inject uevents here instead of the system's */
+        const char *backend;       /* "iommufd", "legacy", "fake"; NULL: chosen by the kernel */
+        /* How long Revoke, or a lease's end, waits for the holder to let go. */
+        uint64_t revoke_timeout_usec;
         const char *fake_kernel; /* tests: a program that plays the kernel's part of sysfs writes */
 } manager_config;
 

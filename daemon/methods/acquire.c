@@ -635,15 +635,41 @@ const vl_field release_fields[] = {
         {},
 };
 
+static void released(const char *id, int result, void *userdata)
+{
+        _cleanup_free_ char *reason = NULL;
+        vl_link *link = userdata;
+
+        /* -ECANCELED: the daemon stops first; the caller learns it from the closed connection. */
+        if (result >= 0)
+                (void)vl_link_reply(link, NULL);
+        else if (result != -ECANCELED) {
+                if (asprintf(&reason,
+                             "the lease has ended, but its devices were not all put "
+                             "back on their drivers: %s",
+                             strerror(-result)) < 0)
+                        reason = NULL;
+                (void)error_backend(link, reason ?: strerror(-result));
+        }
+        vl_link_unref(link);
+}
+
 int release_method(vl_link *link, json_object *params, void *args, void *userdata)
 {
         const release_args *a = args;
         const vl_peer *peer = vl_link_peer(link);
         daemon_state *m = userdata;
         lease *l = leases_find(m->leases, a->lease);
+        int r;
 
         if (!l || (lease_uid(l) != peer->uid && peer->uid != 0))
                 return error_no_such_lease(link, a->lease);
+        r = lease_on_end(l, released, vl_link_ref(link));
+        if (r < 0) {
+                vl_link_unref(link);
+                return r;
+        }
+        /* Answered from released(), once the groups are free and their drivers back. */
         lease_end(l, "released");
-        return vl_link_reply(link, NULL);
+        return 0;
 }

@@ -27,6 +27,24 @@ static const backend_ops *const backends[] = {
 
 /* ---- Nodes ---- */
 
+size_t backend_device_nodes(const backend *b, const model_device *d, struct stat ret[static 2])
+{
+        char path[64];
+        size_t n = 0;
+
+        if (!b || b->dev_fd < 0)
+                return 0;
+        if (backend_cdev_name_valid(d->cdev)) {
+                snprintf(path, sizeof(path), "vfio/devices/%s", d->cdev);
+                n += fstatat(b->dev_fd, path, &ret[n], AT_SYMLINK_NOFOLLOW) >= 0;
+        }
+        if (d->group >= 0) {
+                snprintf(path, sizeof(path), "vfio/%d", d->group);
+                n += fstatat(b->dev_fd, path, &ret[n], AT_SYMLINK_NOFOLLOW) >= 0;
+        }
+        return n;
+}
+
 bool backend_cdev_name_valid(const char *s)
 {
         size_t n;

@@ -20,6 +20,7 @@
  * tree has dev/iommu, legacy otherwise. */
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -70,6 +71,10 @@ int backend_claim(backend_space *s, const model_device *d, int *ret_fd);
 bool backend_space_has_group(const backend_space *s, int group);
 /* Closes the space's fds for one group (lease shrinking, device removed). */
 void backend_release_group(backend_space *s, int group);
+
+/* The nodes through which d reaches a holder (its cdev, its group node), to find who still has
+ * it open; the ones that are there go to ret. Returns how many. */
+size_t backend_device_nodes(const backend *b, const model_device *d, struct stat ret[static 2]);
 
 /* Legacy path mode, for clients that open /dev/vfio/N themselves (QEMU's legacy host=): the
  * daemon opens the group once to see it VIABLE and not in use, then makes uid the node's owner

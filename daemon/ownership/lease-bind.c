@@ -145,6 +145,12 @@ int lease_bind_groups(lease *l, const int *groups, size_t n_groups, lease_bind_d
 
         if (lease_binding(l))
                 return -EBUSY;
+        /* Devices being taken back, or put back, are not bound again. */
+        if (l->revocation || l->ending) {
+                if (ret_error && asprintf(ret_error, "the lease is being revoked or is ending") < 0)
+                        *ret_error = NULL;
+                return -EBUSY;
+        }
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;

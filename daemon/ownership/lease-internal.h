@@ -1,10 +1,42 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Between the lease lifecycle (lease.c) and restoring the leases of an earlier run
- * (lease-restore.c). */
+/* Between the lease lifecycle (lease.c), its end (lease-end.c) and restoring the leases of an
+ * earlier run (lease-restore.c). */
 
 #include "lease.h"
+#include "worker.h"
+
+typedef struct lease_end_waiter {
+        lease_end_fn cb;
+        void *userdata;
+} lease_end_waiter;
+
+typedef struct lease_bind_job lease_bind_job;
+
+struct lease {
+        leases *table;
+        lease *prev, *next;
+        lease_record rec; /* what is on disk, devices in the order they were added */
+        int *fds;         /* per device of rec: its grant, borrowed from the space */
+        int pidfd;
+        sd_event_source *exit_source;
+        backend_space *space;
+        bool compromised;
+        bool ending;     /* restoring managed devices: still owns its groups, takes nothing */
+        worker *restore; /* while ending */
+        sd_event_source *patience; /* while restoring: the holder is killed when it fires */
+        void *revocation;          /* Revoke's, while it takes the devices back */
+        lease_bind_job *bind;      /* while a managed bind runs (lease-bind.c) */
+        char *why;
+        lease_end_waiter *waiters;
+        size_t n_waiters;
+};
+
+struct leases {
+        leases_config config;
+        lease *first;
+};
 
 const leases_config *leases_get_config(const leases *t);
 /* Asks the sink to read address's group again. */
@@ -19,11 +51,20 @@ int lease_adopt(leases *t, lease_record *rec, int pidfd, lease **ret);
  * model recorded as bound for the lease (managed, pending, its original driver), its group owned
  * by the lease from then on; the record saved; devices [from, n) dropped again (groups left
  * with none disowned) and the record saved. */
-typedef struct lease_bind_job lease_bind_job;
 lease_bind_job **lease_bind_slot(lease *l);
 int lease_add_bound_device(lease *l, const model_device *d);
 int lease_save(lease *l);
 void lease_undo_devices(lease *l, size_t from);
-/* Stops a running bind (its worker killed; its done called with -ECANCELED); the devices stay
- * recorded, for the lease's end to put back. A no-op without one. */
-void lease_bind_cancel(lease *l);
+
+/* lease.c, for lease-end.c. */
+void lease_free(lease *l);
+void lease_unlink(lease *l);
+void lease_publish(lease *l, lease_event_kind kind, int group);
+/* Takes the group nodes of path mode back, for the devices from index from on. */
+void lease_revoke_paths(lease *l, size_t from);
+/* Frees every group the lease holds; returns how many. */
+size_t lease_disown_all(lease *l);
+
+/* lease-end.c, for lease_free: stops what an unfinished end started; its waiters get
+ * -ECANCELED. */
+void lease_end_done(lease *l);

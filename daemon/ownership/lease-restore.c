@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Leases of an earlier run, read back from their records at start-up. */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,28 +82,37 @@ int leases_restore(leases *t)
                 return log_error_errno(r, "Cannot read lease records: %m");
         for (size_t i = 0; i < n; i++) {
                 int pidfd = -EBADF;
+                bool ending;
                 lease *l;
 
                 r = drop_pending(t, &recs[i]);
                 if (r <= 0)
                         continue;
                 r = lease_holder_pidfd(recs[i].holder_pid, recs[i].holder_start_time, &pidfd);
-                if (r >= 0) {
+                /* An ended lease stays ended, however alive its holder: it was told so. */
+                if (r >= 0 && !recs[i].ending) {
                         r = lease_adopt(t, &recs[i], pidfd, NULL);
                         if (r < 0)
                                 log_error_errno(r, "Lease %s: cannot restore it: %m", recs[i].id);
                         continue;
                 }
-                log_info("Lease %s: holder pid %d is gone, ending the lease.", recs[i].id,
-                         (int)recs[i].holder_pid);
+                if (recs[i].ending)
+                        log_info("Lease %s: it was ending when the daemon stopped; finishing.",
+                                 recs[i].id);
+                else
+                        log_info("Lease %s: holder pid %d is gone, ending the lease.", recs[i].id,
+                                 (int)recs[i].holder_pid);
                 /* Taken back in, and ended the ordinary way: managed devices get their drivers
-                 * back before the groups are free. */
-                r = lease_adopt(t, &recs[i], -EBADF, &l);
+                 * back before the groups are free (a holder still there keeping them open is
+                 * killed after the timeout). */
+                ending = recs[i].ending;
+                r = lease_adopt(t, &recs[i], r >= 0 ? pidfd : -EBADF, &l);
                 if (r < 0) {
                         log_error_errno(r, "Lease %s: cannot end it: %m", recs[i].id);
                         continue;
                 }
-                lease_end(l, "its holder is gone");
+                lease_end(l,
+                          ending ? "it was ending when the daemon stopped" : "its holder is gone");
         }
         lease_records_free(recs, n);
         return 0;

@@ -205,6 +205,7 @@ int lease_record_to_json(const lease_record *r, json_object **ret)
             add(o, "holderStartTime", json_object_new_uint64(r->holder_start_time)) < 0 ||
             add(o, "backend", json_object_new_string(r->backend)) < 0 ||
             add(o, "pathMode", json_object_new_boolean(r->path_mode)) < 0 ||
+            (r->ending && add(o, "ending", json_object_new_boolean(true)) < 0) ||
             add(o, "devices", TAKE_PTR(devices)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(o);
@@ -219,6 +220,7 @@ typedef struct record_args {
         uint64_t holder_start_time;
         const char *backend;
         bool path_mode;
+        bool ending;
         json_object *devices;
 } record_args;
 
@@ -231,6 +233,7 @@ static const vl_field record_fields[] = {
           VL_FIELD_MANDATORY },
         { "backend", vl_field_string, offsetof(record_args, backend), VL_FIELD_MANDATORY },
         { "pathMode", vl_field_bool, offsetof(record_args, path_mode), 0 },
+        { "ending", vl_field_bool, offsetof(record_args, ending), 0 },
         { "devices", vl_field_array, offsetof(record_args, devices), VL_FIELD_MANDATORY },
         {},
 };
@@ -334,6 +337,7 @@ static int record_from_json(json_object *o, lease_record *ret, const char **bad)
         r.holder_start_time = a.holder_start_time;
         strcpy(r.backend, a.backend);
         r.path_mode = a.path_mode;
+        r.ending = a.ending;
         for (size_t i = 0; i < json_object_array_length(a.devices); i++) {
                 k = device_from_json(json_object_array_get_idx(a.devices, i), &r, bad);
                 if (k < 0) {

@@ -8,12 +8,16 @@
  * aside to <name>.bad and skipped, never half-trusted.
  *
  *   {"version": 1, "lease": "<32 hex>", "uid": 1000, "holderPid": 4242,
- *    "holderStartTime": 123456, "backend": "iommufd", "pathMode": false,
+ *    "holderStartTime": 123456, "backend": "iommufd", "pathMode": false, "ending": true,
  *    "devices": [{"address": "0000:00:03.0", "group": 2, "managed": true,
  *                 "originalDriver": "virtio-pci", "pending": true}]}
  *
  * The holder is named by pid and start time (clock ticks since boot, /proc/PID/stat field 22):
- * a pid alone may belong to another process by the time the daemon reads it back. */
+ * a pid alone may belong to another process by the time the daemon reads it back.
+ *
+ * "ending" (absent: false) is written before a lease's devices are put back: the lease has ended
+ * for its holder, whatever a restart finds, and a restart finishes the ending instead of taking
+ * the lease back. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,6 +55,7 @@ typedef struct lease_record {
         uint64_t holder_start_time;
         char backend[LEASE_BACKEND_NAME_MAX + 1]; /* backend_name() */
         bool path_mode;                           /* legacy: /dev/vfio/N ownership granted */
+        bool ending; /* ended (Release, Revoke, holder gone): its devices being put back */
         lease_record_device *devices;
         size_t n_devices;
 } lease_record;

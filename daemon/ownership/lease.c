@@ -14,31 +14,6 @@
 #include "model.h"
 #include "worker.h"
 
-/* Restoring drivers waits for the holder to close the devices; past this, it is killed. */
-#define RESTORE_TIMEOUT_USEC (30 * 1000 * 1000ULL)
-
-struct lease {
-        leases *table;
-        lease *prev, *next;
-        lease_record rec; /* what is on disk, devices in the order they were added */
-        int *fds;         /* per device of rec: its grant, borrowed from the space */
-        int pidfd;
-        sd_event_source *exit_source;
-        backend_space *space;
-        bool compromised;
-        bool ending;          /* restoring managed devices: still owns its groups, takes nothing */
-        worker *restore;      /* while ending */
-        lease_bind_job *bind; /* while a managed bind runs (lease-bind.c) */
-        char *why;
-        void (*end_cb)(const char *id, void *userdata);
-        void *end_userdata;
-};
-
-struct leases {
-        leases_config config;
-        lease *first;
-};
-
 int leases_new(const leases_config *config, leases **ret)
 {
         leases *t = calloc(1, sizeof(*t));
@@ -60,10 +35,12 @@ const leases_config *leases_get_config(const leases *t)
         return &t->config;
 }
 
-static void lease_free(lease *l)
+void lease_free(lease *l)
 {
+        /* A bind still running is stopped (its Acquire answered), then whatever the end had
+         * started; the record stays for the next run to finish. */
         lease_bind_cancel(l);
-        worker_free(l->restore);
+        lease_end_done(l);
         free(l->why);
         lease_record_done(&l->rec);
         free(l->fds);
@@ -73,7 +50,7 @@ static void lease_free(lease *l)
         free(l);
 }
 
-static void unlink_lease(lease *l)
+void lease_unlink(lease *l)
 {
         if (l->prev)
                 l->prev->next = l->next;
@@ -92,7 +69,7 @@ leases *leases_free(leases *t)
         while (t->first) {
                 lease *l = t->first;
 
-                unlink_lease(l);
+                lease_unlink(l);
                 lease_free(l);
         }
         free(t);
@@ -170,7 +147,7 @@ json_object *lease_describe_owner(const lease *l)
         return TAKE_PTR(o);
 }
 
-static void publish(lease *l, lease_event_kind kind, int group)
+void lease_publish(lease *l, lease_event_kind kind, int group)
 {
         const leases_sink *sink = &l->table->config.sink;
 
@@ -259,7 +236,7 @@ int lease_new(leases *t, uid_t uid, int holder_pidfd, pid_t pid, lease **ret)
         return 0;
 }
 
-static void revoke_paths(lease *l, size_t from)
+void lease_revoke_paths(lease *l, size_t from)
 {
         for (size_t i = from; l->rec.path_mode && i < l->rec.n_devices; i++)
                 if (!has_group_before(l, l->rec.devices[i].group, i)) {
@@ -347,6 +324,9 @@ int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease
 
         if (!grants)
                 return -ENOMEM;
+        /* Devices being taken back are not handed out again. */
+        if (l->revocation || l->ending)
+                return -EBUSY;
         for (size_t i = 0; i < n; i++) {
                 const model_device *d = model_find_device(m->model, addresses[i]);
                 const lease_record_device *have = lease_record_find_device(&l->rec, addresses[i]);
@@ -395,7 +375,7 @@ int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease
         }
         for (size_t i = old; i < l->rec.n_devices; i++)
                 if (!has_group_before(l, l->rec.devices[i].group, i))
-                        publish(l, LEASE_ACQUIRED, l->rec.devices[i].group);
+                        lease_publish(l, LEASE_ACQUIRED, l->rec.devices[i].group);
         *ret_grants = TAKE_PTR(grants);
         return 0;
 }
@@ -458,7 +438,7 @@ void lease_device_changed(lease *l, const model_change *c)
 
 /* Frees every group the lease holds, as the model has them: a record may have lost a device
  * the group still has. Returns how many. */
-static size_t disown_all(lease *l)
+size_t lease_disown_all(lease *l)
 {
         size_t n, k = 0;
         const model_group *const *groups = model_groups(l->table->config.model, &n);
@@ -469,7 +449,7 @@ static size_t disown_all(lease *l)
 
                         /* set_owner changes the model's arrays: the group by number. */
                         set_owner(l, number, NULL);
-                        publish(l, LEASE_RELEASED, number);
+                        lease_publish(l, LEASE_RELEASED, number);
                         groups = model_groups(l->table->config.model, &n);
                         k++;
                 }
@@ -506,116 +486,6 @@ void lease_drop_fds(lease *l)
         l->space = backend_space_free(l->space);
         for (size_t i = 0; i < l->rec.n_devices; i++)
                 l->fds[i] = -EBADF;
-}
-
-void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata), void *userdata)
-{
-        l->end_cb = cb;
-        l->end_userdata = userdata;
-}
-
-static void end_now(lease *l)
-{
-        const leases_config *m = &l->table->config;
-        int r;
-
-        if (l->end_cb)
-                l->end_cb(l->rec.id, l->end_userdata);
-        if (disown_all(l) == 0)
-                publish(l, LEASE_RELEASED, -1);
-        r = lease_store_remove(m->state_fd, l->rec.id);
-        if (r < 0)
-                log_error_errno(r, "Lease %s: cannot remove its record: %m", l->rec.id);
-        unlink_lease(l);
-        lease_free(l);
-}
-
-/* The managed devices of a record, for managed_restore. */
-static size_t managed_of(const lease_record *rec, managed_device *ret)
-{
-        size_t n = 0;
-
-        for (size_t i = 0; i < rec->n_devices; i++)
-                if (rec->devices[i].managed) {
-                        ret[n] = (managed_device){ .changed = true };
-                        memcpy(ret[n].address, rec->devices[i].address, PCI_ADDRESS_SIZE);
-                        memcpy(ret[n].original_driver, rec->devices[i].original_driver,
-                               sizeof(ret[n].original_driver));
-                        n++;
-                }
-        return n;
-}
-
-/* In the worker: may block until the holder has closed the devices. */
-static int restore_in_child(void *userdata)
-{
-        lease *l = userdata;
-        _cleanup_free_ managed_device *devices =
-                calloc(MAX(l->rec.n_devices, (size_t)1), sizeof(*devices));
-        _cleanup_free_ char *error = NULL;
-        size_t n;
-        int r;
-
-        if (!devices)
-                return -ENOMEM;
-        n = managed_of(&l->rec, devices);
-        r = managed_restore(l->table->config.managed, devices, n, &error);
-        if (r < 0)
-                log_error_errno(r, "Lease %s: restoring drivers failed: %s", l->rec.id,
-                                error ?: strerror(-r));
-        return r;
-}
-
-static void restore_done(int result, void *userdata)
-{
-        lease *l = userdata;
-
-        l->restore = NULL;
-        if (result < 0)
-                log_warning_errno(result, "AUDIT lease=%s: managed devices not all restored: %m",
-                                  l->rec.id);
-        else
-                log_info("Lease %s: managed devices are back on their drivers.", l->rec.id);
-        /* Whatever the drivers are now, the model reads them again. */
-        for (size_t i = 0; i < l->rec.n_devices; i++)
-                leases_refresh_group(&l->table->config, l->rec.devices[i].address);
-        end_now(l);
-}
-
-static bool has_managed(const lease *l)
-{
-        for (size_t i = 0; i < l->rec.n_devices; i++)
-                if (l->rec.devices[i].managed)
-                        return true;
-        return false;
-}
-
-void lease_end(lease *l, const char *why)
-{
-        int r;
-
-        if (l->ending)
-                return;
-        log_info("Lease %s of uid %u ends: %s.", l->rec.id, (unsigned)l->rec.uid, why);
-        l->ending = true;
-        /* A bind still running is stopped: the restore below puts back whatever it did. */
-        lease_bind_cancel(l);
-        l->exit_source = sd_event_source_disable_unref(l->exit_source);
-        /* The kernel lets go of the groups once the holder's copies are closed too. */
-        l->space = backend_space_free(l->space);
-        revoke_paths(l, 0);
-        if (!has_managed(l)) {
-                end_now(l);
-                return;
-        }
-        /* The groups stay the lease's until their drivers are back: nobody may take a group
-         * that is being rebound under them. */
-        r = worker_start(l->table->config.event, restore_in_child, restore_done, l,
-                         RESTORE_TIMEOUT_USEC, l->table->config.managed->root_fd, &l->restore);
-        if (r < 0) {
-                log_error_errno(r, "Lease %s: cannot start restoring drivers: %m", l->rec.id);
-                end_now(l);
-        }
 }
 
 lease_bind_job **lease_bind_slot(lease *l)

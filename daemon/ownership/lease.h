@@ -58,8 +58,10 @@ typedef struct leases_config {
         model *model;
         backend *backend; /* NULL: no backend, nothing can be acquired */
         const managed_sysfs *managed;
-        int state_fd;                 /* lease records */
-        uint64_t revoke_timeout_usec; /* how long Revoke waits for a holder to let go */
+        int state_fd; /* lease records */
+        /* How long Revoke, or putting managed devices back at a lease's end, waits for the
+         * holder to let go before killing it. */
+        uint64_t revoke_timeout_usec;
         leases_sink sink;
 } leases_config;
 
@@ -119,8 +121,22 @@ const lease_record *lease_get_record(const lease *l);
 /* Closes the daemon's own copies of the lease's fds: from then on only the holder keeps the
  * devices open (Revoke asks the kernel to take them back, which waits for exactly that). */
 void lease_drop_fds(lease *l);
-/* Called once, when l is gone (after its drivers are restored); one per lease. */
-void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata), void *userdata);
+
+/* Called once, when l has ended: its record gone, its groups free, its managed devices put back
+ * (result 0, or the first error putting them back). With -ECANCELED when the daemon stops
+ * before: the record stays for the next run. Any number per lease. */
+typedef void (*lease_end_fn)(const char *id, int result, void *userdata);
+int lease_on_end(lease *l, lease_end_fn cb, void *userdata);
+
+/* For a lease whose holder did not let go in time: kills every other process that still has one
+ * of its devices open (audited). Returns how many, or a negative errno. */
+int lease_kill_fd_holders(lease *l);
+
+/* Revoke's state for l (NULL: none). While it is set, lease_end waits: the revocation ends the
+ * lease itself once the devices are taken back (the holder's exit or a Release meanwhile must
+ * not stop it half way), and the lease takes no devices. */
+void *lease_get_revocation(const lease *l);
+void lease_set_revocation(lease *l, void *revocation);
 
 /* Managed mode, off the main loop (unbinding a driver may block, and a PF's driver takes its
  * VFs down with it): binds the devices of the groups that are on no vfio driver (bridges
@@ -131,13 +147,17 @@ void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata)
  * negative errno; -ECANCELED when the lease ended first (then l is not to be touched), -ETIME
  * or -EINTR when the worker was stopped half way (the devices stay recorded, for the lease's
  * end to put back). A negative errno: nothing changed (ret_error, optional, may say why;
- * -EBUSY: a bridge on a host driver, or a bind of l already running). The drivers are restored
- * when the lease ends. */
+ * -EBUSY: a bridge on a host driver, a bind of l already running, or l under Revoke or ending).
+ * The drivers are restored when the lease ends. */
 typedef void (*lease_bind_done_fn)(int result, void *userdata);
 int lease_bind_groups(lease *l, const int *groups, size_t n_groups, lease_bind_done_fn done,
                       void *userdata, char **ret_error);
 /* Whether a bind of l runs now: nothing else may change its devices meanwhile. */
 bool lease_binding(const lease *l);
+/* Stops a running bind (its worker killed; its done called with -ECANCELED); the devices stay
+ * recorded, for the lease's end to put back. A no-op without one. For the lease's end and for
+ * Revoke: neither lets a bind go on under it. */
+void lease_bind_cancel(lease *l);
 
 /* Reacts to a change of a device or group the lease holds (c->owner is l): a host driver bound
  * into a leased group compromises the lease (the kernel should have refused: the group's
@@ -146,6 +166,8 @@ bool lease_binding(const lease *l);
 void lease_device_changed(lease *l, const model_change *c);
 
 /* Ends l: closes its fds, restores managed devices (off the main loop: unbinding waits for the
- * holder to close them; the groups stay owned until that is done), removes its record, frees
- * it. */
+ * holder to close them; the groups stay owned until that is done; a holder that keeps them past
+ * the timeout is killed), removes its record, frees it. A bind still running is stopped first
+ * (its done gets -ECANCELED). A managed lease's record is marked ending first: a restart finishes
+ * the end instead of taking the lease back. */
 void lease_end(lease *l, const char *why);

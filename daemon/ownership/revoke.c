@@ -22,8 +22,10 @@ typedef struct revocation {
         const leases_config *config;
         lease *lease;
         char id[LEASE_ID_SIZE];
-        vl_link *link;
+        vl_link **links; /* the Revoke calls to answer: the first and any that joined it */
+        size_t n_links;
         worker *worker;
+        sd_event_source *patience; /* the holder is killed when it fires */
         revoke_device *devices;
         size_t n;
 } revocation;
@@ -31,8 +33,10 @@ typedef struct revocation {
 static void revocation_free(revocation *r)
 {
         worker_free(r->worker);
-        if (r->link)
-                vl_link_unref(r->link);
+        sd_event_source_disable_unref(r->patience);
+        for (size_t i = 0; i < r->n_links; i++)
+                vl_link_unref(r->links[i]);
+        free(r->links);
         free(r->devices);
         free(r);
 }
@@ -68,55 +72,94 @@ static int unbind_all(void *userdata)
         return first;
 }
 
-static void lease_gone(const char *id, void *userdata)
+static void lease_gone(const char *id, int result, void *userdata)
 {
         revocation *r = userdata;
 
-        log_info("AUDIT revoke lease=%s: the lease has ended.", id);
-        (void)vl_link_reply(r->link, NULL);
+        /* -ECANCELED: the daemon stops; the callers learn it from the closed connection. */
+        if (result != -ECANCELED) {
+                log_info("AUDIT revoke lease=%s: the lease has ended.", id);
+                for (size_t i = 0; i < r->n_links; i++)
+                        (void)vl_link_reply(r->links[i], NULL);
+        }
         revocation_free(r);
 }
 
 static void unbound(int result, void *userdata)
 {
         revocation *r = userdata;
-        int pidfd = lease_holder_pidfd_get(r->lease);
 
         r->worker = NULL;
-        if (result == -ETIME) {
-                log_warning("AUDIT revoke lease=%s: the holder (pid %d) did not let go in time; "
-                            "killing it.",
-                            r->id, (int)lease_pid(r->lease));
-                /* Its exit ends the lease the ordinary way, through the pidfd. */
-                if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) >= 0)
-                        return;
-                log_warning_errno(errno, "AUDIT revoke lease=%s: cannot kill the holder: %m",
-                                  r->id);
-        } else if (result < 0)
+        r->patience = sd_event_source_disable_unref(r->patience);
+        if (result < 0)
                 log_warning_errno(result, "AUDIT revoke lease=%s: not every device was unbound: %m",
                                   r->id);
         else
                 log_info("AUDIT revoke lease=%s: the holder let go of every device.", r->id);
+        lease_set_revocation(r->lease, NULL);
+        /* Answered from lease_gone, once the lease has ended. */
         lease_end(r->lease, "revoked");
+}
+
+/* The kernel's unbind still waits for the holder: it is killed, so that its copies close and the
+ * unbind returns. The worker is not: killed, it would die when its unbind returned, before
+ * putting the device back, and the kernel's wait would go on all the same. */
+static int on_patience(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        revocation *r = userdata;
+        int pidfd = lease_holder_pidfd_get(r->lease);
+
+        r->patience = sd_event_source_disable_unref(r->patience);
+        log_warning("AUDIT revoke lease=%s: the holder (pid %d) did not let go in time; "
+                    "killing it.",
+                    r->id, (int)lease_pid(r->lease));
+        if (pidfd < 0 ||
+            (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH))
+                log_warning_errno(pidfd < 0 ? ESRCH : errno,
+                                  "AUDIT revoke lease=%s: cannot kill the holder: %m", r->id);
+        /* The holder may have passed the fds on: whoever has them keeps the kernel waiting. */
+        (void)lease_kill_fd_holders(r->lease);
+        return 0;
+}
+
+static int add_link(revocation *r, vl_link *link)
+{
+        vl_link **links = reallocarray(r->links, r->n_links + 1, sizeof(*links));
+
+        if (!links)
+                return -ENOMEM;
+        r->links = links;
+        r->links[r->n_links++] = vl_link_ref(link);
+        return 0;
 }
 
 int revoke_start(lease *l, vl_link *link, uid_t by)
 {
         const leases_config *m = lease_get_config(l);
         const lease_record *rec = lease_get_record(l);
-        revocation *r = calloc(1, sizeof(*r));
+        revocation *r = lease_get_revocation(l);
         int k;
 
+        if (r) {
+                /* One revocation per lease: a second call waits for the same end. */
+                log_info("AUDIT revoke lease=%s by uid=%u: joins the revocation under way.", r->id,
+                         (unsigned)by);
+                return add_link(r, link);
+        }
+        r = calloc(1, sizeof(*r));
         if (!r)
                 return -ENOMEM;
         r->devices = calloc(rec->n_devices + 1, sizeof(*r->devices));
-        if (!r->devices) {
-                free(r);
+        if (!r->devices || add_link(r, link) < 0 || lease_on_end(l, lease_gone, r) < 0) {
+                revocation_free(r);
                 return -ENOMEM;
         }
         r->config = m;
         r->lease = l;
         memcpy(r->id, lease_id(l), sizeof(r->id));
+        /* A bind under way would go on moving devices while they are taken back: stopped, its
+         * Acquire answered; what it did is put back at the lease's end. */
+        lease_bind_cancel(l);
         for (size_t i = 0; i < rec->n_devices; i++) {
                 const model_device *d = model_find_device(m->model, rec->devices[i].address);
 
@@ -133,15 +176,18 @@ int revoke_start(lease *l, vl_link *link, uid_t by)
         log_info("AUDIT revoke lease=%s uid=%u holder=%d by uid=%u: asking the holder to let go "
                  "of %zu device(s).",
                  r->id, (unsigned)lease_uid(l), (int)lease_pid(l), (unsigned)by, r->n);
-        r->link = vl_link_ref(link);
-        lease_set_end_callback(l, lease_gone, r);
         /* With the daemon's copies closed, the kernel waits for the holder's alone. */
         lease_drop_fds(l);
-        k = worker_start(m->event, unbind_all, unbound, r, m->revoke_timeout_usec,
-                         m->managed->root_fd, &r->worker);
+        k = worker_start(m->event, unbind_all, unbound, r, 0, m->managed->root_fd, &r->worker);
         if (k < 0) {
                 log_error_errno(k, "Revoke %s: cannot start: %m", r->id);
                 lease_end(l, "revoked");
+                return 0;
         }
+        lease_set_revocation(l, r);
+        k = sd_event_add_time_relative(m->event, &r->patience, CLOCK_MONOTONIC,
+                                       m->revoke_timeout_usec, 0, on_patience, r);
+        if (k < 0)
+                log_warning_errno(k, "Revoke %s: the holder will not be timed: %m", r->id);
         return 0;
 }

@@ -16,18 +16,13 @@ struct worker {
         int pidfd;
         sd_event_source *exit_source, *timer;
         bool reaped;
+        bool detached; /* freed by its user: the loop reaps it and frees it */
         void (*done)(int result, void *userdata);
         void *userdata;
 };
 
-worker *worker_free(worker *w)
+static worker *worker_destroy(worker *w)
 {
-        if (!w)
-                return NULL;
-        if (w->pidfd >= 0 && !w->reaped) {
-                (void)syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
-                (void)waitid(P_PIDFD, (id_t)w->pidfd, NULL, WEXITED);
-        }
         /* Out of the loop's epoll set before the fd is closed: other workers forked meanwhile
          * hold copies of it, so closing alone would leave it registered, pointing at a source
          * that is gone. */
@@ -35,6 +30,41 @@ worker *worker_free(worker *w)
         sd_event_source_disable_unref(w->timer);
         safe_close(w->pidfd);
         free(w);
+        return NULL;
+}
+
+/* A detached worker's exit source is gone: reaped, or the loop itself is going away (the child
+ * then is init's to reap). */
+static void detached_free(void *userdata)
+{
+        worker *w = userdata;
+
+        safe_close(w->pidfd);
+        free(w);
+}
+
+worker *worker_free(worker *w)
+{
+        if (!w)
+                return NULL;
+        if (w->reaped || w->pidfd < 0)
+                return worker_destroy(w);
+        /* Killed, but never waited for here: a child in a vfio unbind is not ended by a signal,
+         * it dies when the kernel's wait does, which the holder decides. It is reaped on the
+         * loop when its pidfd says it is gone (on_child_exit); the loop owns it until then. */
+        (void)syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+        /* Not watched yet (worker_start failed): left for init once the daemon is gone. */
+        if (!w->exit_source)
+                return worker_destroy(w);
+        w->done = NULL;
+        w->detached = true;
+        w->timer = sd_event_source_disable_unref(w->timer);
+        if (sd_event_source_set_floating(w->exit_source, true) < 0)
+                return worker_destroy(w);
+        /* Fails only for a source that is not one. */
+        (void)sd_event_source_set_destroy_callback(w->exit_source, detached_free);
+        /* The loop's reference is the only one now. */
+        sd_event_source_unref(TAKE_PTR(w->exit_source));
         return NULL;
 }
 
@@ -62,6 +92,12 @@ static int on_child_exit(sd_event_source *s, int fd, uint32_t revents, void *use
         else
                 result = -EINTR;
         w->reaped = true;
+        if (w->detached) {
+                /* Dropping the loop's reference, the last one, frees w (detached_free). */
+                (void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                (void)sd_event_source_set_floating(s, false);
+                return 0;
+        }
         finish(w, result);
         return 0;
 }
@@ -113,10 +149,11 @@ int worker_start(sd_event *event, int (*fn)(void *userdata),
                 r = sd_event_add_time_relative(event, &w->timer, CLOCK_MONOTONIC, timeout_usec, 0,
                                                on_timeout, w);
         if (r < 0) {
-                if (w->pidfd < 0) {
-                        kill(w->pid, SIGKILL);
-                        (void)waitpid(w->pid, NULL, 0);
-                }
+                /* Killed, not waited for: it may be in fn already, in an unbind that no signal
+                 * ends. Without a pidfd it stays a zombie until the daemon exits (fd exhaustion
+                 * only); with one, worker_free hands it to the loop. */
+                if (w->pidfd < 0)
+                        (void)kill(w->pid, SIGKILL);
                 w->done = NULL;
                 worker_free(w);
                 return r;

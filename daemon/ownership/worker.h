@@ -16,5 +16,6 @@ typedef struct worker worker;
 int worker_start(sd_event *event, int (*fn)(void *userdata),
                  void (*done)(int result, void *userdata), void *userdata, uint64_t timeout_usec,
                  int keep_fd, worker **ret);
-/* Stops waiting: the child is killed, done is not called. */
+/* Stops waiting: the child is killed, done is not called. Never waits for the child (one in a
+ * vfio unbind outlives SIGKILL until the device is closed): the loop reaps it. */
 worker *worker_free(worker *w);

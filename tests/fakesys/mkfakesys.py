@@ -43,6 +43,11 @@ uevents (one datagram each, kernel format) to the daemon's test socket:
   set-numvfs PF N [--driver D]      create or remove VFs (N must go through 0, as in the kernel)
   probe ADDR                        what a write to drivers_probe does: bind to driver_override
   list                              one line per device: address, group, driver
+
+With --wait-for-close, unbinding a device from a vfio driver waits, as the kernel does, until no
+process has its device node open (its cdev; on a legacy kernel, its group node): the kernel asks
+the holder to let go and does not return from the write before it has, whatever signals the
+writer gets.
 """
 
 import argparse
@@ -51,6 +56,7 @@ import os
 import shutil
 import socket
 import sys
+import time
 
 VFIO_CDEV_MAJOR = 248
 VFIO_DRIVERS = ("vfio-pci",)
@@ -75,8 +81,9 @@ def format_address(dom, bus, dev, fn):
 
 
 class Tree:
-    def __init__(self, root, uevent_socket=None, print_uevents=False):
+    def __init__(self, root, uevent_socket=None, print_uevents=False, wait_for_close=False):
         self.root = root
+        self.wait_for_close = wait_for_close
         self.sys = os.path.join(root, "sys")
         self.dev = os.path.join(root, "dev")
         self.uevent_socket = uevent_socket
@@ -319,11 +326,52 @@ class Tree:
             self.write_uevent_file(devpath)
         self.pci_uevent("bind", devpath, driver)
 
+    def open_anywhere(self, nodes):
+        """Whether any process has one of nodes open."""
+        wanted = set()
+        for node in nodes:
+            try:
+                st = os.stat(node)
+                wanted.add((st.st_dev, st.st_ino))
+            except FileNotFoundError:
+                pass
+        if not wanted:
+            return False
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                fds = os.listdir(f"/proc/{pid}/fd")
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    st = os.stat(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) in wanted:
+                    return True
+        return False
+
+    def wait_until_closed(self, devpath):
+        """The kernel's device-request wait: the unbind returns once the device is closed."""
+        vfio = self.s(devpath, "vfio-dev")
+        if os.path.isdir(vfio):
+            nodes = [os.path.join(self.dev, "vfio", "devices", name) for name in os.listdir(vfio)]
+        else:
+            nodes = [os.path.join(self.dev, "vfio", str(self.group_of(devpath)))]
+        # Bounded only so that a failed test leaves nothing behind for long.
+        end = time.monotonic() + 600
+        while self.open_anywhere(nodes):
+            if time.monotonic() > end:
+                raise SystemExit("the device was never closed")
+            time.sleep(0.02)
+
     def unbind(self, addr):
         devpath = self.device_path(addr)
         driver = self.driver_of(devpath)
         if not driver:
             raise SystemExit(f"{addr} has no driver")
+        if self.wait_for_close and is_vfio_driver(driver):
+            self.wait_until_closed(devpath)
         vfio = self.s(devpath, "vfio-dev")
         if os.path.isdir(vfio):
             for name in os.listdir(vfio):
@@ -507,6 +555,8 @@ def main():
     p.add_argument("--root", required=True, help="holds sys/ and dev/")
     p.add_argument("--uevent-socket", help="send the kernel's uevents here")
     p.add_argument("--print-uevents", action="store_true")
+    p.add_argument("--wait-for-close", action="store_true",
+                   help="unbinding from vfio waits until the device node is closed")
     sub = p.add_subparsers(dest="cmd", required=True)
 
     for name in ("create", "spec"):
@@ -545,7 +595,7 @@ def main():
     sub.add_parser("list")
     args = p.parse_args()
 
-    t = Tree(args.root, args.uevent_socket, args.print_uevents)
+    t = Tree(args.root, args.uevent_socket, args.print_uevents, args.wait_for_close)
     if args.cmd == "spec":
         json.dump(make_spec(args), sys.stdout, indent=1)
         print()

@@ -120,17 +120,20 @@ class Fixture:
     """A fake sysfs tree and ioasidd serving it. Use as a context manager."""
 
     def __init__(self, daemon, mkfakesys, layout="seed", create_args=(), policy=None,
-                 fake_kernel=None, extra_args=()):
+                 fake_kernel=None, extra_args=(), wait_for_close=False):
         self.daemon = daemon
         self.mkfakesys = mkfakesys
         # A shell script body run before the generator plays the kernel ("$1" action, "$2"
         # address): tests inject failures and crashes with it.
         self.fake_kernel = fake_kernel or ""
+        # The kernel's unbind from vfio waits until the device is closed (mkfakesys.py).
+        self.wait_for_close = wait_for_close
         self.extra_args = list(extra_args)
         self.layout = layout
         self.create_args = list(create_args)
         self.policy = policy or {}
         self.proc = None
+        self.children = []  # pidfds of holder_process() processes, killed at the end
 
     def __enter__(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="ioasid-test-")
@@ -146,14 +149,18 @@ class Fixture:
         self.kernel_script = os.path.join(self.root, "fake-kernel")
         with open(self.kernel_script, "w") as fh:
             # kernel: what the kernel does for a write, played by the generator.
-            fh.write("#!/bin/sh\nkernel() { %s %s --root %s --uevent-socket %s \"$@\"; }\n"
+            fh.write("#!/bin/sh\nkernel() { %s %s --root %s --uevent-socket %s %s\"$@\"; }\n"
                      "%s\nkernel \"$@\"\n" % (sys.executable, self.mkfakesys, self.root,
-                                              self.uevents, self.fake_kernel))
+                                              self.uevents,
+                                              "--wait-for-close " if self.wait_for_close else "",
+                                              self.fake_kernel))
         os.chmod(self.kernel_script, 0o755)
         self.start()
         return self
 
     def __exit__(self, kind, value, tb):
+        # Holders a failed test left behind would keep the fake kernel's unbind waiting.
+        kill_quietly(self.children)
         status = self.stop()
         if kind is not None or status != 0:
             sys.stderr.write("--- ioasidd log\n" + self.log() + "---\n")
@@ -300,6 +307,73 @@ def as_nobody(f, method, parameters=None, then=None):
     os.waitpid(pid, 0)
     assert data, "the unprivileged client failed"
     return tuple(json.loads(data))
+
+
+def holder_process(f, devices, keeper=False, **extra):
+    """A child that acquires devices (the holder, by its peer pid) and keeps the fds it got until
+    it is killed; with keeper, a grandchild of the same user keeps them instead and the holder
+    closes its own, as a VMM that handed them on. Returns (holder pid, the reply, keeper pid or
+    None); the keeper is not the test's child: kill it, then wait until gone()."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            c = Client(f.sock)
+            reply = c.call("io.ioasid.Broker.Acquire", dict(extra, devices=devices))
+            fds = c.take_fds()
+            kept_by = None
+            if keeper:
+                kept_by = os.fork()
+                if kept_by == 0:
+                    os.close(w)
+                    while True:
+                        signal.pause()
+                for fd in fds:
+                    os.close(fd)
+            os.write(w, json.dumps([reply, kept_by]).encode())
+            os.close(w)
+            while True:
+                signal.pause()
+        finally:
+            os._exit(0)
+    os.close(w)
+    f.children.append(os.pidfd_open(pid))
+    with os.fdopen(r) as pipe:
+        data = pipe.read()
+    assert data, "the holder's Acquire failed"
+    reply, kept_by = json.loads(data)
+    if kept_by is not None:
+        f.children.append(os.pidfd_open(kept_by))
+    return pid, reply, kept_by
+
+
+def kill_quietly(pidfds):
+    """For clean-up after a failed test: kills what is still there of the processes, by pidfd
+    (a pid may have been reused), and closes the pidfds."""
+    for fd in pidfds:
+        try:
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+    pidfds.clear()
+
+
+def gone(pid):
+    """Whether pid, not the test's child, has exited (and been reaped by its new parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        with open("/proc/%d/stat" % pid) as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def sleeper():

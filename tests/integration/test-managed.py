@@ -8,11 +8,12 @@
 import json
 import os
 import pwd
+import select
 import signal
 import sys
 
-from ioasidtest import (SKIP, Fixture, Monitor, as_nobody, expect_error, run, sleeper,
-                        wait_for)
+from ioasidtest import (SKIP, Fixture, Monitor, as_nobody, expect_error, gone, holder_process,
+                        run, sleeper, wait_for)
 
 DAEMON, MKFAKESYS = sys.argv[1], sys.argv[2]
 
@@ -305,9 +306,133 @@ def test_restart_restores_for_dead_holder():
                  "the driver restored at start")
         assert "owner" not in group(f, 2)
 
+# Blocks the kernel's part of the first unbind of 0000:00:03.0 after the test touches
+# "$0.armed" (the unbind of putting its driver back) until "$0.go" appears; "$0.reached" says it
+# got there, "$0.worker" names the writer (the daemon's worker), "$0.finished" that it is done.
+HOLD_RESTORE = (
+    'if [ "$1" = unbind ] && [ "$2" = 0000:00:03.0 ] && [ -e "$0.armed" ] && '
+    '[ ! -e "$0.reached" ]; then\n'
+    '  echo $PPID > "$0.worker"; touch "$0.reached"\n'
+    '  while [ ! -e "$0.go" ]; do sleep 0.02; done\n'
+    '  kernel "$@"; touch "$0.finished"; exit 0\n'
+    'fi')
+
+
+def test_release_answers_when_drivers_are_back():
+    # Release used to answer at once, while the drivers were still being put back and
+    # GetGroup still named the lease: an Acquire right after it got GroupBusy.
+    with fixture(fake_kernel=HOLD_RESTORE) as f:
+        script = f.kernel_script
+        c = f.client()
+        reply, fds = acquire(c, ["0000:00:03.1"], managed=True)
+        for fd in fds:
+            os.close(fd)
+        open(script + ".armed", "w").close()
+        c.send("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        wait_for(lambda: os.path.exists(script + ".reached"), "the restore's unbind")
+        # Not answered while the driver is not back (nothing to wait for: the answer would
+        # have been sent before the restore began).
+        assert select.select([c.sock], [], [], 0)[0] == [], "Release answered too early"
+        open(script + ".go", "w").close()
+        c.sock.settimeout(60)
+        assert c.receive().get("parameters", {}) == {}
+        assert drivers(f, "0000:00:03.0") == ["virtio-pci"]
+        assert "owner" not in group(f, 2) and records(f) == {}
+        reply2, fds2 = acquire(c, ["0000:00:03.1"], managed=True)
+        assert reply2["lease"] != reply["lease"]
+        for fd in fds2:
+            os.close(fd)
+        c.close()
+
+
+def test_release_says_what_was_not_restored():
+    # The original driver no longer takes the device: Release says so (the lease has ended all
+    # the same) instead of answering as if the drivers were back.
+    refuse = ('[ -e "$0.armed" ] && [ "$2" = 0000:00:03.0 ] && '
+              '{ [ "$1" = probe ] || [ "$1" = bind ]; } && exit 1')
+    with fixture(fake_kernel=refuse) as f:
+        c = f.client()
+        reply, fds = acquire(c, ["0000:00:03.1"], managed=True)
+        for fd in fds:
+            os.close(fd)
+        open(f.kernel_script + ".armed", "w").close()
+        e = expect_error("io.ioasid.Broker.BackendUnavailable", c.call,
+                         "io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        assert "not all put back" in e["reason"], e
+        assert "owner" not in group(f, 2) and records(f) == {}
+        assert "managed devices not all restored" in f.log()
+        c.close()
+
+
+def test_slow_holder_keeps_original_driver():
+    # The holder handed its fds to a second process and releases; the kernel's unbind waits
+    # for that process. After the timeout the daemon kills the holder and the process that
+    # has the fds, but not the worker, so that when the fds close the worker puts the original
+    # driver back. (It used to kill the worker, which died as its unbind returned, leaving the
+    # device on no driver with driver_override still vfio-pci, and the lease ended anyway.)
+    with fixture(wait_for_close=True, extra_args=["--revoke-timeout", "1"]) as f:
+        holder, reply, keeper = holder_process(f, ["0000:00:03.1"], keeper=True, managed=True)
+        assert drivers(f, "0000:00:03.0") == ["vfio-pci"]
+        c = f.client()
+        c.send("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        wait_for(lambda: os.waitpid(holder, os.WNOHANG) != (0, 0), "the holder killed",
+                 timeout=120)
+        wait_for(lambda: gone(keeper), "the keeper killed", timeout=120)
+        c.sock.settimeout(120)
+        assert c.receive().get("parameters", {}) == {}
+        log = f.log()
+        assert "the devices were not closed in time; killing the holder" in log
+        assert "pid %d still had a device of the lease open; killed it" % keeper in log
+        assert drivers(f, "0000:00:03.0") == ["virtio-pci"]
+        path = os.path.join(f.root, "sys", "bus", "pci", "devices", "0000:00:03.0",
+                            "driver_override")
+        with open(path) as fh:
+            assert fh.read().strip() in ("", "(null)")
+        assert "owner" not in group(f, 2) and records(f) == {}
+        c.close()
+
+
+def test_crash_while_ending():
+    # A daemon killed while a released lease's drivers are being put back (its worker too, in
+    # the middle of an unbind the kernel then finishes) must not take the lease back at
+    # restart although its holder still runs: the record says it was ending, and the restart
+    # finishes the job.
+    with fixture(fake_kernel=HOLD_RESTORE) as f:
+        script = f.kernel_script
+        holder = sleeper()
+        pidfd = os.pidfd_open(holder)
+        c = f.client()
+        reply, fds = acquire(c, ["0000:00:03.1"], managed=True, pidFileDescriptor=0, fds=[pidfd])
+        os.close(pidfd)
+        for fd in fds:
+            os.close(fd)
+        open(script + ".armed", "w").close()
+        c.send("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        wait_for(lambda: os.path.exists(script + ".reached"), "the restore's unbind")
+        with open(script + ".worker") as fh:
+            worker = int(fh.read())
+        f.kill()
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: gone(worker), "the worker gone")
+        c.close()
+        # The kernel finishes the unbind after the writer died.
+        open(script + ".go", "w").close()
+        wait_for(lambda: os.path.exists(script + ".finished"), "the unbind finished")
+        assert drivers(f, "0000:00:03.0") == [None]
+        f.start()
+        wait_for(lambda: drivers(f, "0000:00:03.0") == ["virtio-pci"] and records(f) == {},
+                 "the ending finished at start")
+        assert "owner" not in group(f, 2)
+        assert "it was ending when the daemon stopped" in f.log()
+        os.kill(holder, signal.SIGKILL)
+        os.waitpid(holder, 0)
+
 
 run([test_managed_bind_and_restore, test_managed_needs_policy, test_managed_path_mode,
      test_pf_with_leased_vfs_not_rebound, test_bind_off_the_main_loop,
      test_holder_exit_during_bind, test_vf_refused_while_its_pf_is_bound,
      test_failure_half_way_is_undone,
-     test_restart_restores_for_dead_holder, test_kill_at_every_step])
+     test_restart_restores_for_dead_holder, test_kill_at_every_step,
+     test_release_answers_when_drivers_are_back, test_release_says_what_was_not_restored,
+     test_slow_holder_keeps_original_driver,
+     test_crash_while_ending])

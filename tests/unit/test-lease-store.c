@@ -69,6 +69,7 @@ static void assert_records_equal(const lease_record *a, const lease_record *b)
         ASSERT_TRUE(a->holder_start_time == b->holder_start_time);
         ASSERT_STREQ(a->backend, b->backend);
         ASSERT_EQ(a->path_mode, b->path_mode);
+        ASSERT_EQ(a->ending, b->ending);
         ASSERT_EQ(a->n_devices, b->n_devices);
         for (size_t i = 0; i < a->n_devices; i++) {
                 ASSERT_STREQ(a->devices[i].address, b->devices[i].address);
@@ -89,6 +90,8 @@ TEST(round_trip)
         r.holder_start_time = UINT64_MAX - 1;
         r.uid = 4294967294u;
         r.path_mode = true;
+        /* Ended, its devices being put back. */
+        r.ending = true;
         strcpy(r.backend, "legacy");
         ASSERT_OK(lease_record_add_device(&r, "0000:01:01.0", 3, true, "e1000"));
         ASSERT_OK(lease_record_add_device(&r, "0000:01:02.0", 3, true, NULL));
@@ -166,6 +169,7 @@ TEST(refusals)
         BAD(REC("", "", ", \"backend\": \"a-backend-name-too-long\""), "backend");
         BAD(REC("", "", ", \"backend\": \"ba\\nd\""), "backend");
         BAD(REC("", "", ", \"pathMode\": 1"), "pathMode");
+        BAD(REC("", "", ", \"ending\": \"yes\""), "ending");
         BAD(REC("", "", ", \"devices\": {}"), "devices");
         BAD(REC("", "", ", \"devices\": null"), "devices");
         BAD(REC("", "", ", \"extra\": 1"), "unknown field");

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests.h"
@@ -78,19 +80,71 @@ TEST(timeout_kills)
         sd_event_unref(e);
 }
 
+static int write_pid_then_sleep(void *userdata)
+{
+        int *pipe_fds = userdata;
+        pid_t pid = getpid();
+
+        if (write(pipe_fds[1], &pid, sizeof(pid)) != sizeof(pid))
+                return -EIO;
+        pause();
+        return 0;
+}
+
+static bool reaped(pid_t pid)
+{
+        siginfo_t si = {};
+
+        return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
+/* worker_free must not wait for the child: one blocked in a vfio unbind is not ended by
+ * SIGKILL, it dies when the holder closes the device, and waiting for that on the main loop
+ * let any user with a managed grant stop the daemon. The child is reaped from the loop, and done
+ * is not called. */
 TEST(freed_before_the_end)
 {
         sd_event *e;
-        int left = 1;
+        int left = 1, pipe_fds[2], before;
+        worker *w;
+        pid_t pid;
+        siginfo_t si = {};
+
+        ASSERT_OK(pipe2(pipe_fds, O_CLOEXEC));
+        before = count_fds();
+        ASSERT_OK(sd_event_new(&e));
+        ASSERT_OK(worker_start(e, write_pid_then_sleep, done, pipe_fds, 0, pipe_fds[1], &w));
+        ASSERT_EQ(read(pipe_fds[0], &pid, sizeof(pid)), (ssize_t)sizeof(pid));
+        worker_free(w);
+        /* Not reaped by worker_free: it is there to be waited for (WNOWAIT leaves it). */
+        ASSERT_OK(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT));
+        ASSERT_EQ(si.si_pid, pid);
+        /* The loop reaps it. */
+        for (int i = 0; i < 1000 && !reaped(pid); i++)
+                ASSERT_OK(sd_event_run(e, 5 * 1000 * 1000));
+        ASSERT_TRUE(reaped(pid));
+        ASSERT_EQ(left, 1);
+        sd_event_unref(e);
+        ASSERT_EQ(count_fds(), before);
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+}
+
+/* A loop that goes away with a freed worker not yet reaped frees what it held. */
+TEST(freed_then_loop_gone)
+{
+        sd_event *e;
+        int left = 1, before = count_fds();
         job j = { .ms = 10000, .left = &left };
         worker *w;
 
         ASSERT_OK(sd_event_new(&e));
         ASSERT_OK(worker_start(e, sleep_then_return, done, &j, 0, -1, &w));
         worker_free(w);
-        ASSERT_EQ(sd_event_run(e, 100 * 1000), 0);
-        ASSERT_EQ(j.seen, 0);
         sd_event_unref(e);
+        ASSERT_EQ(left, 1);
+        ASSERT_EQ(count_fds(), before);
+        (void)waitpid(-1, NULL, 0);
 }
 
 int main(void)
@@ -98,5 +152,6 @@ int main(void)
         RUN(many_at_once);
         RUN(timeout_kills);
         RUN(freed_before_the_end);
+        RUN(freed_then_loop_gone);
         return 0;
 }
