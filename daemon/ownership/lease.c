@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "backend.h"
 #include "json-cleanup.h"
 #include "lease-internal.h"
@@ -412,6 +413,9 @@ void lease_device_changed(lease *l, const model_change *c)
                 log_warning("AUDIT lease=%s uid=%u group=%d: host driver %s bound to %s in a "
                             "leased group; its isolation is gone.",
                             l->rec.id, (unsigned)l->rec.uid, c->group, c->new_driver, c->address);
+                audit(AUDIT_COMPROMISE, LOG_WARNING, "host driver in a leased group",
+                      .lease = l->rec.id, .device = c->address, .driver = c->new_driver,
+                      .group = AUDIT_ID(c->group), .uid = AUDIT_ID(l->rec.uid));
                 publish_compromised(l, c);
                 return;
         case MODEL_DEVICE_REMOVED: {
@@ -558,6 +562,9 @@ static void restore_done(int result, void *userdata)
                                   l->rec.id);
         else
                 log_info("Lease %s: managed devices are back on their drivers.", l->rec.id);
+        audit(AUDIT_BIND, result < 0 ? LOG_WARNING : LOG_INFO,
+              result < 0 ? "managed restore failed" : "managed restore", .lease = l->rec.id,
+              .uid = AUDIT_ID(l->rec.uid));
         /* Whatever the drivers are now, the model reads them again. */
         for (size_t i = 0; i < l->rec.n_devices; i++)
                 leases_refresh_group(&l->table->config, l->rec.devices[i].address);
@@ -579,6 +586,8 @@ void lease_end(lease *l, const char *why)
         if (l->ending)
                 return;
         log_info("Lease %s of uid %u ends: %s.", l->rec.id, (unsigned)l->rec.uid, why);
+        audit(AUDIT_RELEASE, LOG_INFO, why, .lease = l->rec.id, .uid = AUDIT_ID(l->rec.uid),
+              .pid = AUDIT_ID(l->rec.holder_pid));
         l->ending = true;
         l->exit_source = sd_event_source_disable_unref(l->exit_source);
         /* The kernel lets go of the groups once the holder's copies are closed too. */
@@ -666,6 +675,8 @@ int lease_bind_group(lease *l, int group, char **ret_error)
 
         log_info("AUDIT lease=%s uid=%u: binding %zu device(s) of group %d to vfio-pci.", l->rec.id,
                  (unsigned)l->rec.uid, n, group);
+        audit(AUDIT_BIND, LOG_INFO, "managed bind", .lease = l->rec.id, .device = addresses[0],
+              .driver = "vfio-pci", .group = AUDIT_ID(group), .uid = AUDIT_ID(l->rec.uid));
         r = managed_bind(m->managed, addresses, n, bound, ret_error);
         for (size_t i = 0; i < n; i++)
                 leases_refresh_group(m, addresses[i]);
