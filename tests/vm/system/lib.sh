@@ -61,3 +61,25 @@ is_state() { [ "$(unit_property "$1" ActiveState)" = "$2" ]; }
 daemon_log() { journalctl --no-pager -o cat -u ioasidd.service; }
 
 log_has() { daemon_log | grep -q -- "$1"; }
+
+# Between two tests: no holder left, no driver override, every device of the machine's groups
+# on its host driver again (the bridge back on shpchp where the kernel put it), and the daemon
+# seeing it so.
+reset_devices() {
+        local d a
+        pkill -x vm-client || true
+        wait_for 30 eval '! pgrep -x vm-client' || die "holders did not exit"
+        for o in $(driverctl list-overrides 2>/dev/null | awk '{ print $1 }'); do
+                driverctl --nosave unset-override "$o" || true
+        done
+        for d in /sys/bus/pci/devices/*; do
+                a=${d##*/}
+                [ "$(cat "$d/driver_override")" = "(null)" ] || echo >"$d/driver_override"
+                if [ "$(driver_of "$a")" = vfio-pci ]; then
+                        echo "$a" >/sys/bus/pci/drivers/vfio-pci/unbind
+                fi
+                [ "$(driver_of "$a")" != - ] || echo "$a" >/sys/bus/pci/drivers_probe 2>/dev/null || true
+        done
+        wait_groups "^$(group_of 0000:00:03.0) blocked 0000:00:03.0=virtio-pci 0000:00:03.1=virtio-pci$"
+        wait_groups "^$(group_of 0000:01:01.0) blocked 0000:00:04.0=[^ ]* 0000:01:01.0=e1000 0000:01:02.0=e1000$"
+}

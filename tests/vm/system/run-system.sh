@@ -9,11 +9,12 @@
 # can) and is booted again, three boots at most; once the test has started nothing is retried,
 # and a test that overruns its budget or goes silent fails.
 #
-# usage: run-system.sh BUILDDIR KERNEL IMAGE TEST
+# usage: run-system.sh BUILDDIR KERNEL IMAGE TESTS
 #   KERNEL: a bzImage with its drivers built in, or an unpacked Debian linux-image package
 #           (its modules go into the image, and a small initramfs mounts the root disk)
 #   IMAGE:  the tree build-image.sh prints
-#   TEST:   a script in tests/vm/system/tests (without .sh)
+#   TESTS:  scripts in tests/vm/system/tests (without .sh), comma-separated: one boot runs them
+#           all, in that order, the devices put back between two
 # Environment: IOASID_VM_BOOTS (3), IOASID_VM_APPEND (more kernel command line).
 # Exit status: 0 pass, 1 fail, 3 no boot reached the test, 77 skipped.
 set -euo pipefail
@@ -21,7 +22,7 @@ set -euo pipefail
 builddir=$(cd "$1" && pwd)
 kernel=$2
 image=$3
-test=$4
+tests=$4
 here=$(cd "$(dirname "$0")" && pwd)
 
 if [ -z "$kernel" ] || [ ! -e "$kernel" ]; then
@@ -58,7 +59,9 @@ systemctl --root="$root" enable ioasidd.socket >/dev/null 2>&1
 # The test's own pieces: a client, the helpers, the test, and the unit that runs it.
 install -D -m 0755 "$builddir/tests/vm/vm-client" "$root/usr/local/lib/ioasid-test/vm-client"
 install -D -m 0644 "$here/lib.sh" "$root/usr/local/lib/ioasid-test/lib.sh"
-install -D -m 0644 "$here/tests/$test.sh" "$root/usr/local/lib/ioasid-test/test.sh"
+for t in ${tests//,/ }; do
+        install -D -m 0644 "$here/tests/$t.sh" "$root/usr/local/lib/ioasid-test/tests/$t.sh"
+done
 install -D -m 0755 "$here/guest-run.sh" "$root/usr/local/lib/ioasid-test/run"
 install -D -m 0644 "$here/ioasid-test.service" "$root/etc/systemd/system/ioasid-test.service"
 
@@ -89,10 +92,11 @@ elif [ -d "$kernel" ]; then
         ird=$work/initramfs
         mkdir -p "$ird"/{bin,dev,proc,sys,newroot}
         install -m 0755 "$(command -v busybox)" "$ird/bin/busybox"
-        {
-                modprobe -d "$root" -S "$ver" --show-depends virtio_blk
-                modprobe -d "$root" -S "$ver" --show-depends ext4
-        } | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' | while read -r ko; do
+        # ext4 checksums its metadata with crc32c, which it asks the crypto API for by name:
+        # the module that provides it is loaded first, there being no modprobe to find it.
+        for m in virtio_blk crc32c_generic ext4; do
+                modprobe -d "$root" -S "$ver" --show-depends "$m"
+        done | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' | while read -r ko; do
                 name=$(basename "${ko%.xz}")
                 case "$ko" in
                 *.xz) xz -dc "$ko" >"$ird/$name" ;;
@@ -126,15 +130,20 @@ size=$(du -sm "$root" | cut -f1)
 mke2fs -q -t ext4 -L ioasid-vm -d "$root" "$work/disk.img" "$((size + size / 2 + 256))M" >/dev/null
 rm -rf "$root"
 
-budget=$(sed -n 's/^# budget: \([0-9]*\)$/\1/p' "$here/tests/$test.sh")
-budget=${budget:-300}
+# The boot's budget: the sum of its tests' ("# budget: N" in each, seconds from the start
+# marker; about four times what it takes on an idle machine).
+budget=0
+for t in ${tests//,/ }; do
+        b=$(sed -n 's/^# budget: \([0-9]*\)$/\1/p' "$here/tests/$t.sh")
+        budget=$((budget + ${b:-300}))
+done
 # Before the test starts, systemd and the journal keep the console busy (the journal is
 # forwarded to it); a minute of silence is a hung boot. After it starts, a test's longest wait
 # is 60 s and then it says why it gave up: 90 s of silence is a hang.
 stall_after=60
 hang_after=90
 
-log=$builddir/tests/vm/system-$test-$(basename "$kernel").log
+log=$builddir/tests/vm/system-${tests//,/-}-$(basename "$kernel").log
 mkdir -p "$(dirname "$log")"
 
 # One boot, its console in $log. Returns 0 when the test ran to its end (passed or not), 2 when
@@ -157,7 +166,7 @@ boot() {
                 -drive file="$work/disk.img",format=raw,if=none,id=d0,cache=unsafe \
                 -device virtio-blk-pci,drive=d0,addr=7 \
                 -kernel "$kernel" "${initrd[@]}" \
-                -append "$append ioasid.test=$test ${IOASID_VM_APPEND:-}" \
+                -append "$append ioasid.tests=$tests ${IOASID_VM_APPEND:-}" \
                 -display none -no-reboot -serial stdio >"$log" 2>&1 &
         qemu=$!
         /usr/bin/python3 "$here/../monitor.py" "$work/monitor" "$log" "$qemu" 2>"$log.monitor" &
@@ -206,16 +215,18 @@ for attempt in $(seq 1 "$tries"); do
 done
 took=$((SECONDS - start))
 
-name="$test ($(basename "$kernel"))"
+name="$tests ($(basename "$kernel"))"
 if [ $rc -eq 2 ]; then
         echo "$name: no boot of $tries reached the test"
         exit 3
 fi
 if [ $rc -eq 0 ] && grep -q '^VM-RESULT: PASS' "$log"; then
         echo "$name: pass in ${took} s (boot $attempt)"
-        grep -E '^(STEP|OK|INFO)' "$log" || true
+        grep -E '^(VM-TEST|STEP|OK|INFO)' "$log" || true
         exit 0
 fi
-echo "$name: FAIL after ${took} s (boot $attempt); serial console:"
+echo "$name: FAIL after ${took} s (boot $attempt):"
+grep -E '^VM-TEST' "$log" || true
+echo "serial console:"
 cat "$log"
 exit 1
