@@ -65,7 +65,7 @@ done
 install -D -m 0755 "$here/guest-run.sh" "$root/usr/local/lib/ioasid-test/run"
 install -D -m 0644 "$here/ioasid-test.service" "$root/etc/systemd/system/ioasid-test.service"
 
-append="console=ttyS0 root=/dev/vda rw no_timer_check intel_iommu=on panic=-1 loglevel=4"
+append="console=ttyS0 root=/dev/vda rw no_timer_check intel_iommu=on panic=-1"
 append+=" systemd.unit=ioasid-test.service systemd.show_status=1"
 # As in run-vm.sh: QEMU's e1000 has no MSI, and the kernel will not hand out its interrupts
 # unless told that is acceptable.
@@ -108,13 +108,15 @@ elif [ -d "$kernel" ]; then
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t devtmpfs devtmpfs /dev
+echo "initramfs: loading $(/bin/busybox tr '\n' ' ' </modules)"
 while read -r m; do /bin/busybox insmod "/$m"; done </modules
 i=0
 until [ -b /dev/vda ]; do
         i=$((i + 1)); [ $i -lt 300 ] || { echo "no /dev/vda"; exec /bin/busybox sh; }
         /bin/busybox sleep 0.1
 done
-/bin/busybox mount -o rw /dev/vda /newroot
+/bin/busybox mount -o rw /dev/vda /newroot || { echo "cannot mount /dev/vda"; exec /bin/busybox sh; }
+echo "initramfs: /dev/vda mounted, starting systemd"
 /bin/busybox umount /proc
 /bin/busybox mount --move /dev /newroot/dev
 exec /bin/busybox switch_root /newroot /sbin/init
