@@ -5,7 +5,7 @@
 # tree; tests/vm/system/run-system.sh copies it, installs the project into the copy with
 # "meson install --destdir" and makes the disk of each boot with "mke2fs -d" (no loop mount).
 # The result is cached by the hash of this file, so a changed recipe builds again and an
-# unchanged one never does. About 3 minutes on a fresh machine (mostly the download).
+# unchanged one never does. About 5 minutes (mostly the download).
 #
 # usage: build-image.sh CACHEDIR     prints the path of the tree, and nothing else on stdout
 set -euo pipefail
