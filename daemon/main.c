@@ -131,6 +131,7 @@ int main(int argc, char **argv)
                 return 2;
         }
 
+        (void)vl_raise_fd_limit();
         r = manager_new(&config, &d);
         if (r >= 0)
                 r = sandbox_apply(config.fake_kernel != NULL);

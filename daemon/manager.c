@@ -36,6 +36,26 @@ static int open_root(const char *path, int *ret)
         return 0;
 }
 
+/* Group nodes that no path-mode lease holds are root:root 0600 without an ACL: a lessee may have
+ * opened one to everyone, and its lease ended while no daemon ran to take the node back. */
+static void repair_group_nodes(daemon_state *s)
+{
+        size_t n;
+        const model_group *const *groups = model_groups(s->model, &n);
+
+        if (!s->backend || backend_get_kind(s->backend) != BACKEND_LEGACY)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                int r;
+
+                if (groups[i]->owner && lease_path_mode(groups[i]->owner))
+                        continue;
+                r = backend_path_repair(s->backend, groups[i]->number);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot check dev/vfio/%d: %m", groups[i]->number);
+        }
+}
+
 static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         manager *d = userdata;
@@ -174,6 +194,7 @@ int manager_new(const manager_config *config, manager **ret)
         r = leases_restore(d->state.leases);
         if (r < 0)
                 return r;
+        repair_group_nodes(&d->state);
 
         r = vl_server_new(d->state.event, &info, &d->state, &d->server);
         if (r >= 0)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "policy-internal.h"
 
@@ -87,6 +88,20 @@ static int list_names(DIR *d, const char *dir, name_list *ret, char **ret_error)
         return 0;
 }
 
+/* Policy is trusted only if nobody but root can change it, as sudo and polkit have it: owned by
+ * root (or the daemon's own user, which could change it anyway; a daemon run as root trusts
+ * root alone), writable neither by its group nor by others. */
+static int check_trusted(const struct stat *st, const char *name, char **ret_error)
+{
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return load_fail(ret_error, -EPERM, "%s: owned by uid %u, not root, refusing it",
+                                 name, (unsigned)st->st_uid);
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return load_fail(ret_error, -EPERM,
+                                 "%s: writable by its group or others, refusing it", name);
+        return 0;
+}
+
 static int read_policy_file(int dir_fd, const char *name, char **ret, size_t *ret_len,
                             char **ret_error)
 {
@@ -94,16 +109,21 @@ static int read_policy_file(int dir_fd, const char *name, char **ret, size_t *re
         _cleanup_free_ char *buf = NULL;
         struct stat st;
         size_t len = 0;
+        int r;
 
-        /* O_NONBLOCK: a FIFO named *.json must not hang the daemon; fstat() refuses it next. */
-        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* O_NONBLOCK: a FIFO named *.json must not hang the daemon; fstat() refuses it next.
+         * O_NOFOLLOW: a symlink's target is checked by nobody. */
+        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        if (fd < 0 && errno == ELOOP)
+                return load_fail(ret_error, -ELOOP, "%s: a symlink, refusing it", name);
         if (fd < 0 || fstat(fd, &st) < 0)
                 return load_fail(ret_error, negative_errno(), "%s: cannot open: %s", name,
                                  strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return load_fail(ret_error, -EINVAL, "%s: not a regular file", name);
-        if (st.st_mode & S_IWOTH)
-                return load_fail(ret_error, -EPERM, "%s: writable by others, refusing it", name);
+        r = check_trusted(&st, name, ret_error);
+        if (r < 0)
+                return r;
         if (st.st_size > (off_t)POLICY_FILE_SIZE_MAX)
                 return load_fail(ret_error, -E2BIG, "%s: larger than %u bytes", name,
                                  POLICY_FILE_SIZE_MAX);
@@ -138,7 +158,7 @@ int policy_load_dir(const char *dir, policy **ret, char **ret_error)
         _cleanup_closedir_ DIR *d = NULL;
         _cleanup_(name_list_done) name_list names = { 0 };
         struct stat st;
-        int r;
+        int fd, r;
 
         if (!dir || !ret)
                 return -EINVAL;
@@ -146,20 +166,31 @@ int policy_load_dir(const char *dir, policy **ret, char **ret_error)
         if (!p)
                 return -ENOMEM;
 
-        d = opendir(dir);
-        if (!d) {
-                if (errno == ENOENT) {
-                        *ret = TAKE_PTR(p);
-                        return 0;
-                }
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+                *ret = TAKE_PTR(p);
+                return 0;
+        }
+        /* O_DIRECTORY with O_NOFOLLOW says ENOTDIR for a symlink to a directory. */
+        if (fd < 0 && (errno == ELOOP || errno == ENOTDIR) && lstat(dir, &st) >= 0 &&
+            S_ISLNK(st.st_mode))
+                return load_fail(ret_error, -ELOOP, "%s: a symlink, refusing it", dir);
+        if (fd < 0)
                 return load_fail(ret_error, negative_errno(), "%s: cannot open: %s", dir,
                                  strerror(errno));
+        d = fdopendir(fd);
+        if (!d) {
+                r = negative_errno();
+                safe_close(fd);
+                return load_fail(ret_error, r, "%s: cannot open: %s", dir, strerror(-r));
         }
         if (fstat(dirfd(d), &st) < 0)
                 return load_fail(ret_error, negative_errno(), "%s: cannot stat: %s", dir,
                                  strerror(errno));
-        if (st.st_mode & S_IWOTH)
-                return load_fail(ret_error, -EPERM, "%s: writable by others, refusing it", dir);
+        /* Whoever may write the directory may add a file to it. */
+        r = check_trusted(&st, dir, ret_error);
+        if (r < 0)
+                return r;
 
         r = list_names(d, dir, &names, ret_error);
         if (r < 0)

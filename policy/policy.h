@@ -43,7 +43,7 @@ typedef struct policy_subject {
         size_t n_gids;
         const char *const *group_names;
         size_t n_group_names;
-        const char *unit; /* systemd unit of the process that will hold the fds */
+        const char *unit; /* systemd unit of the peer: the caller, who gets the fds */
 } policy_subject;
 
 /* Strings as sysfs shows them: address "0000:03:00.1", vendor "0x8086", device "0x10d3",

@@ -14,6 +14,44 @@
 #include "log.h"
 #include "server-internal.h"
 
+/* How long accepting pauses when the process is out of fds or memory. */
+#define ACCEPT_PAUSE_USEC (250u * 1000u)
+
+static void listeners_enable(vl_server *s, int enabled)
+{
+        for (size_t i = 0; i < s->n_listeners; i++)
+                (void)sd_event_source_set_enabled(s->listeners[i].source, enabled);
+}
+
+static int accept_on_resume(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        listeners_enable(userdata, SD_EVENT_ON);
+        return 0;
+}
+
+/* The pending connection stays in the backlog, so the listener would be ready again on the
+ * very next loop turn: out of fds, that is a loop that spins and logs for as long as the
+ * shortage lasts. Pause instead, and say so once until a connection gets through again. */
+static void accept_pause(vl_server *s, int error)
+{
+        int r;
+
+        if (!s->accept_warned)
+                log_warning_errno(error, "varlink: cannot accept connections, pausing: %m");
+        s->accept_warned = true;
+        if (s->accept_timer)
+                r = sd_event_source_set_time_relative(s->accept_timer, ACCEPT_PAUSE_USEC);
+        else
+                r = sd_event_add_time_relative(s->event, &s->accept_timer, CLOCK_MONOTONIC,
+                                               ACCEPT_PAUSE_USEC, ACCEPT_PAUSE_USEC / 4,
+                                               accept_on_resume, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->accept_timer, SD_EVENT_ONESHOT);
+        /* Without a timer to end it, a pause would be for good: keep accepting then. */
+        if (r >= 0)
+                listeners_enable(s, SD_EVENT_OFF);
+}
+
 static int listener_on_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
         vl_server *s = userdata;
@@ -23,10 +61,14 @@ static int listener_on_io(sd_event_source *source, int fd, uint32_t revents, voi
                 int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
                 if (cfd < 0) {
-                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                            errno == ENOMEM)
+                                accept_pause(s, errno);
+                        else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                                 log_warning_errno(errno, "varlink: accept failed: %m");
                         break;
                 }
+                s->accept_warned = false;
                 (void)vl_server_add_connection(s, cfd, NULL);
         }
         return 0;

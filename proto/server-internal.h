@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "budget.h"
 #include "varlink.h"
 #include "wire.h"
-
-typedef struct uid_count {
-        uid_t uid;
-        unsigned n;
-} uid_count;
 
 typedef struct listener {
         int fd;
@@ -26,6 +22,10 @@ struct vl_server {
 
         listener *listeners;
         size_t n_listeners;
+        /* Out of fds, accepting is paused for a moment rather than retried on every loop turn;
+         * warned: said so since the last connection accepted. */
+        sd_event_source *accept_timer;
+        bool accept_warned;
 
         /* The connections' sockets sit in an epoll set of their own, one source in the event
          * loop: sd-event re-polls every ready source per dispatch, which with a thousand busy
@@ -35,8 +35,7 @@ struct vl_server {
 
         vl_link *links; /* doubly linked list of open connections */
         unsigned n_links;
-        uid_count *uids; /* open connections per uid */
-        size_t n_uids;
+        budget *budgets; /* one per uid with connections open */
 };
 
 struct vl_link {
@@ -48,6 +47,8 @@ struct vl_link {
         bool registered; /* in the server's epoll set */
         uint32_t events; /* what it is registered for */
         sd_event_source *defer, *idle;
+        sd_event_source *fds_timer; /* fds held for a message not yet complete */
+        budget_charge charge;
         uint64_t last_activity; /* CLOCK_MONOTONIC of the last message either way */
         wire_in in;
         wire_out out;
@@ -71,3 +72,14 @@ struct vl_link {
 extern const vl_interface vl_service_interface;
 int vl_server_find_method(vl_server *s, const char *method, const vl_interface **ret_iface,
                           const vl_method **ret_method);
+
+/* link.c */
+int server_on_epoll(sd_event_source *source, int fd, uint32_t revents, void *userdata);
+/* Queues msg (not consumed) and writes what the socket takes; with_fds: the pushed fds go
+ * along. -ENOTCONN when that closed the connection. */
+int link_send(vl_link *l, json_object *msg, bool with_fds);
+
+/* call.c */
+/* Serves one message; takes the fds. A negative errno is a protocol error: close. */
+int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds);
+void call_clear(vl_link *l);

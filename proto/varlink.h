@@ -67,12 +67,25 @@ typedef struct vl_interface {
         int (*authorize)(vl_link *link, const vl_method *method, void *userdata);
 } vl_interface;
 
+/* The largest call the broker takes, an Acquire of 256 devices, is under 5 KiB; nothing a
+ * client sends needs more, and every connection may buffer this much. */
+#define VL_SERVER_MESSAGE_SIZE_MAX (64u * 1024u)
+
+/* vl_server_set_limits() takes zero for a size or for the fds timeout as its default. */
 typedef struct vl_server_limits {
         unsigned connections_max;         /* default 4096 */
         unsigned connections_per_uid_max; /* default 1024 */
-        size_t message_size_max;          /* default 16 MiB, per message and input buffer */
+        size_t message_size_max;          /* default VL_SERVER_MESSAGE_SIZE_MAX, per message */
         size_t queued_bytes_max;          /* default 16 MiB of replies not yet read by the peer */
         uint64_t idle_timeout_usec;       /* default 5 min; 0: none. Not while a call is open */
+        /* Across all connections of one uid: fds received and not yet released with their
+         * call, or queued to go out (default 1024); bytes of input buffers and queued replies
+         * (default 64 MiB). A connection that takes its uid over either is closed. */
+        size_t fds_per_uid_max;
+        size_t bytes_per_uid_max;
+        /* fds sent with a message whose end does not follow within this are closed with the
+         * connection (default 5 s): fds are the scarcer resource. */
+        uint64_t pending_fds_timeout_usec;
 } vl_server_limits;
 
 typedef struct vl_server_info {
@@ -89,6 +102,8 @@ int vl_server_add_interface(vl_server *s, const vl_interface *iface);
 int vl_server_listen_auto(vl_server *s, const char *path, mode_t mode);
 int vl_server_listen_path(vl_server *s, const char *path, mode_t mode);
 int vl_server_listen_fd(vl_server *s, int fd);
+/* Raises the soft RLIMIT_NOFILE to the hard one, for a server with many connections. */
+int vl_raise_fd_limit(void);
 /* Adds an already connected socket (socketpair()) as a connection. */
 int vl_server_add_connection(vl_server *s, int fd, vl_link **ret);
 unsigned vl_server_n_connections(const vl_server *s);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "json-strict.h"
 #include "macro.h"
 #include "wire.h"
 
@@ -42,6 +43,16 @@ bool wire_in_has_message(wire_in *in)
         /* Remember how far we looked, so a message arriving in many small reads is scanned once. */
         in->scanned = in->size - in->start;
         return false;
+}
+
+/* An idle connection holds no buffer: a thousand of them would otherwise each keep the largest
+ * message they ever sent. */
+static void wire_in_release_if_empty(wire_in *in)
+{
+        if (in->size != in->start)
+                return;
+        in->buf = mfree(in->buf);
+        in->start = in->size = in->alloc = in->scanned = 0;
 }
 
 static int wire_in_reserve(wire_in *in, size_t want)
@@ -92,16 +103,20 @@ int wire_in_read(wire_in *in, int fd)
 
         if (in->size - in->start >= in->max_message)
                 return -EMSGSIZE;
-        r = wire_in_reserve(in,
-                            MIN((size_t)64 * 1024, in->max_message + 1 - (in->size - in->start)));
+        /* Start small and double: most messages are small, and a buffer is memory charged to
+         * the peer's uid for as long as it holds a partial message. */
+        r = wire_in_reserve(in, MIN((size_t)4096, in->max_message + 1 - (in->size - in->start)));
         if (r < 0)
                 return r;
         space = in->alloc - in->size;
         iov = (struct iovec){ .iov_base = in->buf + in->size, .iov_len = space };
 
         n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-        if (n < 0)
-                return errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : negative_errno();
+        if (n < 0) {
+                r = errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : negative_errno();
+                wire_in_release_if_empty(in);
+                return r;
+        }
 
         r = 0;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
@@ -154,13 +169,19 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
         len = (size_t)(nul - begin);
 
         if (!in->tok) {
-                /* The default depth (32) is what sd-varlink and json-c agree on. */
+                /* The default depth (32) is what sd-varlink and json-c agree on. Strict: a
+                 * lenient reader takes single quotes, comments and trailing commas that other
+                 * peers refuse; and a string that is not UTF-8 would make any reply echoing it
+                 * invalid JSON. */
                 in->tok = json_tokener_new();
                 if (!in->tok)
                         return -ENOMEM;
+                json_tokener_set_flags(in->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         }
         json_tokener_reset(in->tok);
-        v = len > 0 ? json_tokener_parse_ex(in->tok, begin, (int)len) : NULL;
+        v = json_check_strict(begin, len, JSON_TOKENER_DEFAULT_DEPTH) >= 0
+                    ? json_tokener_parse_ex(in->tok, begin, (int)len)
+                    : NULL;
         end = v ? json_tokener_get_parse_end(in->tok) : 0;
         /* Exactly one JSON value per message; only whitespace may follow it. */
         if (v && (json_tokener_get_error(in->tok) != json_tokener_success ||
@@ -171,6 +192,7 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
 
         in->start += len + 1;
         in->scanned = 0;
+        wire_in_release_if_empty(in);
         if (ret_fds) {
                 *ret_fds = TAKE_PTR(in->fds);
                 *ret_n_fds = in->n_fds;
@@ -236,6 +258,7 @@ int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
                 return -ENOMEM;
         }
         *m = (wire_msg){ .size = len + 1, .fds = fds, .n_fds = n_fds };
+        out->n_fds += n_fds;
         memcpy(m->data, s, len + 1);
 
         if (out->tail)
@@ -283,6 +306,7 @@ int wire_out_flush(wire_out *out, int fd)
                 }
                 if (m->offset == 0 && m->n_fds > 0) {
                         close_many(m->fds, m->n_fds);
+                        out->n_fds -= m->n_fds;
                         m->n_fds = 0;
                 }
                 m->offset += (size_t)n;
@@ -293,6 +317,7 @@ int wire_out_flush(wire_out *out, int fd)
                 if (!out->head)
                         out->tail = NULL;
                 out->n_messages--;
+                out->n_fds -= m->n_fds;
                 wire_msg_free(m);
         }
         return 1;

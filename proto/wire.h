@@ -23,11 +23,12 @@ typedef struct wire_out {
         wire_msg *head, *tail;
         size_t bytes;      /* queued bytes not yet written */
         size_t n_messages; /* queued messages */
+        size_t n_fds;      /* queued fds not yet sent */
 } wire_out;
 
 typedef struct wire_in {
         char *buf;
-        size_t start, size, alloc; /* unconsumed data is buf[start..size) */
+        size_t start, size, alloc; /* unconsumed data is buf[start..size); none: no buf */
         size_t scanned;            /* bytes after start known to hold no NUL */
         size_t max_message;
         int *fds; /* fds that came with the first byte of buf[start] */

@@ -533,7 +533,8 @@ static int scan_devices(model *m, model_changes *changes)
                         return log_error_errno(r, "Cannot open the PCI devices directory: %m");
         }
         /* In address order, so that change lists read like a listing. */
-        qsort(addresses, n, sizeof(*addresses), cmp_address);
+        if (n > 0)
+                qsort(addresses, n, sizeof(*addresses), cmp_address);
         for (size_t i = 0; i < n; i++) {
                 sysfs_device s;
 
@@ -565,7 +566,8 @@ static int add_claimants(model *m, group_list *l, bool refused)
 
                 if (d->group < 0)
                         continue;
-                s = bsearch(&key, l->items, l->n, sizeof(*l->items), cmp_sysfs_group);
+                s = l->n > 0 ? bsearch(&key, l->items, l->n, sizeof(*l->items), cmp_sysfs_group)
+                             : NULL;
                 if (!s) {
                         sysfs_group *p = reallocarray(l->items, l->n + 1, sizeof(*p));
 

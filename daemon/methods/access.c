@@ -99,8 +99,10 @@ int access_subject_from_peer(const vl_peer *peer, access_subject *ret)
         if (r < 0)
                 return r;
 
-        /* The unit comes from the pid's cgroup; the pid counts only while the pidfd says the
-         * peer still runs, so a recycled pid cannot lend its unit. */
+        /* The caller's unit, not a holder's: the caller is the authenticated peer and gets the
+         * fds, while a holder is whatever process of the uid the caller names. The unit comes
+         * from the pid's cgroup; the pid counts only while the pidfd says the peer still runs,
+         * so a recycled pid cannot lend its unit. */
         if (peer->pidfd >= 0 && sd_pid_get_unit(peer->pid, &a.unit) >= 0 &&
             syscall(SYS_pidfd_send_signal, peer->pidfd, 0, NULL, 0) < 0)
                 a.unit = mfree(a.unit);

@@ -25,10 +25,25 @@
 
 #define ACQUIRE_DEVICES_MAX 256u
 
+/* An index into the fds sent with the call: a negative one is a bad index, not an absent one,
+ * which would tie the lease to the caller without being asked to. */
+static int field_fd_index(json_object *v, void *dest)
+{
+        int64_t i;
+        int r = vl_field_int64(v, &i);
+
+        if (r < 0)
+                return r;
+        if (i < 0)
+                return -EINVAL;
+        *(int64_t *)dest = i;
+        return 0;
+}
+
 const vl_field acquire_fields[] = {
         { "devices", vl_field_string_array, offsetof(acquire_args, devices), VL_FIELD_MANDATORY },
         { "lease", vl_field_string, offsetof(acquire_args, lease), 0 },
-        { "pidFileDescriptor", vl_field_int64, offsetof(acquire_args, pidfd_index), 0 },
+        { "pidFileDescriptor", field_fd_index, offsetof(acquire_args, pidfd_index), 0 },
         { "managed", vl_field_bool, offsetof(acquire_args, managed), 0 },
         { "pathMode", vl_field_bool, offsetof(acquire_args, path_mode), 0 },
         {},
@@ -209,6 +224,55 @@ static bool on_vfio_driver(const model_device *d)
         return viability_classify(&viability_config_default, d->driver) == VIABILITY_DRIVER_VFIO;
 }
 
+/* Binding an SR-IOV PF to vfio-pci unbinds its driver, which tears its VFs down (and blocks
+ * while one is open through VFIO): refused while a VF of a member of g that would be rebound
+ * belongs to a lease other than l. Free VFs do not hold it back. > 0: replied with an error. */
+static int check_sriov(vl_link *link, daemon_state *m, const lease *l, const model_group *g)
+{
+        size_t n_all;
+        const model_device *const *all = model_devices(m->model, &n_all);
+
+        for (size_t i = 0; i < g->n_devices; i++) {
+                const model_device *pf = model_group_device(m->model, g, i);
+
+                if (!pf || pf->sriov_numvfs <= 0 || on_vfio_driver(pf))
+                        continue;
+                for (size_t j = 0; j < n_all; j++) {
+                        const model_device *vf = all[j];
+                        const model_group *vg =
+                                vf->group >= 0 ? model_find_group(m->model, vf->group) : NULL;
+                        const lease *owner = vg ? vg->owner : vf->owner;
+                        char why[256];
+
+                        if (!streq(vf->physfn, pf->address) || !owner || owner == l)
+                                continue;
+                        snprintf(why, sizeof(why),
+                                 "%s is an SR-IOV PF with %d VF(s) enabled, and its VF %s (group "
+                                 "%d) is leased: binding the PF to vfio-pci would tear it down",
+                                 pf->address, pf->sriov_numvfs, vf->address, vf->group);
+                        return error_not_viable(link, g->number, NULL, 0, why) ?: 1;
+                }
+        }
+        return 0;
+}
+
+/* A VF whose PF another lease is binding to vfio-pci now goes down with the PF's driver. > 0:
+ * replied with an error. */
+static int check_pf_binding(vl_link *link, daemon_state *m, const lease *l, const model_device *vf)
+{
+        const model_device *pf = vf->physfn[0] ? model_find_device(m->model, vf->physfn) : NULL;
+        const model_group *pg = pf && pf->group >= 0 ? model_find_group(m->model, pf->group) : NULL;
+        char why[192];
+
+        if (!pg || !pg->owner || pg->owner == l || !lease_binding(pg->owner))
+                return 0;
+        snprintf(why, sizeof(why),
+                 "%s is a VF of %s, which another lease is binding to vfio-pci: its VFs go "
+                 "down with its driver",
+                 vf->address, pf->address);
+        return error_not_viable(link, vf->group, NULL, 0, why) ?: 1;
+}
+
 /* Checks one device against everything but the kernel. > 0: replied with an error. Sets
  * *ret_bind when its group needs binding to vfio-pci first (managed, and allowed). */
 static int check_device(vl_link *link, daemon_state *m, const lease *l, const access_subject *s,
@@ -227,6 +291,9 @@ static int check_device(vl_link *link, daemon_state *m, const lease *l, const ac
         }
         if (g->owner && g->owner != l)
                 return error_busy(link, g->number, g->owner) ?: 1;
+        r = check_pf_binding(link, m, l, d);
+        if (r != 0)
+                return r;
         if (s) {
                 r = access_check_device(m, &s->s, d->address, POLICY_ACQUIRE, n_held, &v);
                 if (r < 0)
@@ -245,6 +312,9 @@ static int check_device(vl_link *link, daemon_state *m, const lease *l, const ac
                         if (!v.allowed)
                                 return error_permission(link, v.reason) ?: 1;
                 }
+                r = check_sriov(link, m, l, g);
+                if (r != 0)
+                        return r;
                 *ret_bind = true;
                 return 0;
         }
@@ -283,6 +353,11 @@ static int read_devices(vl_link *link, daemon_state *m, json_object *array,
                 if (!dup)
                         memcpy(addresses[k++], s, PCI_ADDRESS_SIZE);
         }
+        /* Refreshing a later device's group may have dropped an earlier device that went away
+         * meanwhile (its group still listed it): each must still be there after all of them. */
+        for (size_t i = 0; i < k; i++)
+                if (!model_find_device(m->model, addresses[i]))
+                        return error_no_such_device(link, addresses[i]) ?: 1;
         *ret = TAKE_PTR(addresses);
         *ret_n = k;
         return 0;
@@ -353,6 +428,100 @@ static int reply_grants(vl_link *link, const lease *l, const lease_grant *grants
         return vl_link_reply(link, TAKE_PTR(p));
 }
 
+/* An Acquire whose managed bind runs in a worker: what its reply needs afterwards. */
+typedef struct acquire_job {
+        vl_link *link;
+        daemon_state *m;
+        lease *l;
+        char id[LEASE_ID_SIZE];
+        bool created;
+        char (*addresses)[PCI_ADDRESS_SIZE];
+        size_t n;
+        int *groups; /* bound for it */
+        size_t n_groups;
+} acquire_job;
+
+/* After the bind (if any): each bound group must be viable with the requested devices on a vfio
+ * driver now; then the claim, and the reply. bind_result < 0: the bind failed. */
+static int finish(vl_link *link, daemon_state *m, lease *l, bool created,
+                  char (*addresses)[PCI_ADDRESS_SIZE], size_t n, const int *groups, size_t n_groups,
+                  int bind_result)
+{
+        _cleanup_free_ lease_grant *grants = NULL;
+        _cleanup_free_ char *error = NULL;
+        const vl_peer *peer = vl_link_peer(link);
+        int r;
+
+        for (size_t i = 0; i < n_groups; i++) {
+                const model_group *g = model_find_group(m->model, groups[i]);
+                bool ok = bind_result >= 0 && g && g->viability.viable;
+                char why[128];
+
+                for (size_t k = 0; ok && k < n; k++) {
+                        const model_device *d = model_find_device(m->model, addresses[k]);
+
+                        ok = !d || d->group != groups[i] || on_vfio_driver(d);
+                }
+                if (ok)
+                        continue;
+                if (created)
+                        lease_end(l, "binding failed");
+                if (bind_result >= 0)
+                        snprintf(why, sizeof(why),
+                                 "binding to vfio-pci did not make the group viable");
+                else
+                        snprintf(why, sizeof(why), "binding to vfio-pci failed: %s",
+                                 bind_result == -ETIME ? "timed out" : strerror(-bind_result));
+                return error_not_viable(link, groups[i], g ? g->viability.reasons : NULL,
+                                        g ? g->viability.n_reasons : 0, why);
+        }
+        r = lease_acquire(l, addresses, n, &grants, &error);
+        if (r < 0) {
+                if (created)
+                        lease_end(l, "acquire failed");
+                if (r == -ENOMEM)
+                        return r;
+                return error_backend(link, error ?: strerror(-r));
+        }
+        log_info("Lease %s: uid %u (pid %d) acquired %zu device(s), first %s.", lease_id(l),
+                 (unsigned)peer->uid, (int)lease_pid(l), n, addresses[0]);
+        audit(AUDIT_GRANT, LOG_INFO, "grant", .lease = lease_id(l), .device = addresses[0],
+              .uid = AUDIT_ID(peer->uid), .pid = AUDIT_ID(lease_pid(l)));
+        r = reply_grants(link, l, grants, n);
+        if (r < 0 && created)
+                lease_end(l, "the reply could not be sent");
+        return r;
+}
+
+static void acquire_bound(int result, void *userdata)
+{
+        acquire_job *j = userdata;
+        daemon_state *m = j->m;
+        int r;
+
+        if (result == -ECANCELED)
+                r = error_backend(j->link, "the lease ended while its devices were being bound "
+                                           "to vfio-pci");
+        else {
+                /* Whatever the drivers are now, the model reads them again. */
+                for (size_t i = 0; i < j->n; i++)
+                        (void)sync_refresh_group(m, j->addresses[i]);
+                /* Reading them may have ended the lease (its last device gone). */
+                if (leases_find(m->leases, j->id) != j->l)
+                        r = error_backend(j->link, "the lease ended while its devices were "
+                                                   "being bound to vfio-pci");
+                else
+                        r = finish(j->link, m, j->l, j->created, j->addresses, j->n, j->groups,
+                                   j->n_groups, result);
+        }
+        if (r < 0)
+                (void)vl_link_error_errno(j->link, r);
+        vl_link_unref(j->link);
+        free(j->addresses);
+        free(j->groups);
+        free(j);
+}
+
 int acquire_method(vl_link *link, json_object *params, void *args, void *userdata)
 {
         const acquire_args *a = args;
@@ -360,9 +529,11 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
         daemon_state *m = userdata;
         _cleanup_(access_subject_done) access_subject s = {};
         _cleanup_free_ char(*addresses)[PCI_ADDRESS_SIZE] = NULL;
-        _cleanup_free_ lease_grant *grants = NULL;
         _cleanup_free_ char *error = NULL;
         _cleanup_free_ bool *bind = NULL;
+        _cleanup_free_ int *groups = NULL;
+        acquire_job *job;
+        size_t n_groups = 0;
         const char *bad = NULL;
         lease *l = NULL;
         bool created = false;
@@ -382,6 +553,9 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
                 /* Another user's lease does not exist, as far as this caller can tell. */
                 if (!l || (lease_uid(l) != peer->uid && peer->uid != 0))
                         return error_no_such_lease(link, a->lease);
+                if (lease_binding(l))
+                        return error_backend(link, "an Acquire of this lease is binding devices "
+                                                   "to vfio-pci; call again when it returned");
                 if (a->path_mode != lease_path_mode(l))
                         return vl_link_error_invalid_parameter(link, "pathMode");
                 if (!lease_path_mode(l) && lease_ioas_fd(l) < 0)
@@ -395,7 +569,8 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
         }
         held = leases_devices_of_uid(m->leases, peer->uid);
         bind = calloc(n, sizeof(bool));
-        if (!bind)
+        groups = calloc(n, sizeof(int));
+        if (!bind || !groups)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 r = check_device(link, m, l, peer->uid != 0 ? &s : NULL,
@@ -430,47 +605,35 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
                         }
                 }
         }
-        for (size_t i = 0; i < n; i++) {
-                const model_device *d = model_find_device(m->model, addresses[i]);
-                const model_group *g;
-
-                if (!bind[i] || !d)
-                        continue;
-                r = lease_bind_group(l, d->group, &error);
-                g = model_find_group(m->model, d->group);
-                if (r >= 0 && (!g || !g->viability.viable || !on_vfio_driver(d)))
-                        r = -EIO;
-                if (r < 0) {
-                        int group = d->group;
-
-                        if (created)
-                                lease_end(l, "binding failed");
-                        if (r == -ENOMEM)
-                                return r;
-                        if (!error && g)
-                                return error_not_viable(link, group, g->viability.reasons,
-                                                        g->viability.n_reasons,
-                                                        "binding to vfio-pci did not make the "
-                                                        "group viable");
-                        return error_not_viable(link, group, NULL, 0, error ?: strerror(-r));
-                }
-        }
-        r = lease_acquire(l, addresses, n, &grants, &error);
-        if (r < 0) {
+        for (size_t i = 0; i < n; i++)
+                if (bind[i])
+                        groups[n_groups++] = model_find_device(m->model, addresses[i])->group;
+        if (n_groups == 0)
+                return finish(link, m, l, created, addresses, n, groups, 0, 0);
+        job = calloc(1, sizeof(*job));
+        if (!job) {
                 if (created)
-                        lease_end(l, "acquire failed");
-                if (r == -ENOMEM)
-                        return r;
-                return error_backend(link, error ?: strerror(-r));
+                        lease_end(l, "out of memory");
+                return -ENOMEM;
         }
-        log_info("Lease %s: uid %u (pid %d) acquired %zu device(s), first %s.", lease_id(l),
-                 (unsigned)peer->uid, (int)lease_pid(l), n, addresses[0]);
-        audit(AUDIT_GRANT, LOG_INFO, "grant", .lease = lease_id(l), .device = addresses[0],
-              .uid = AUDIT_ID(peer->uid), .pid = AUDIT_ID(lease_pid(l)));
-        r = reply_grants(link, l, grants, n);
-        if (r < 0 && created)
-                lease_end(l, "the reply could not be sent");
-        return r;
+        *job = (acquire_job){ .m = m, .l = l, .created = created, .n = n, .n_groups = n_groups };
+        memcpy(job->id, lease_id(l), sizeof(job->id));
+        r = lease_bind_groups(l, groups, n_groups, acquire_bound, job, &error);
+        if (r > 0) {
+                /* The reply waits for the worker; the call keeps the link until then. */
+                job->link = vl_link_ref(link);
+                job->addresses = TAKE_PTR(addresses);
+                job->groups = TAKE_PTR(groups);
+                return 0;
+        }
+        free(job);
+        if (r == 0)
+                return finish(link, m, l, created, addresses, n, groups, n_groups, 0);
+        if (created)
+                lease_end(l, "binding failed");
+        if (r == -ENOMEM)
+                return r;
+        return error_not_viable(link, groups[0], NULL, 0, error ?: strerror(-r));
 }
 
 const vl_field release_fields[] = {

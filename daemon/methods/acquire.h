@@ -10,7 +10,7 @@
 typedef struct acquire_args {
         json_object *devices;
         const char *lease;
-        int64_t pidfd_index; /* -1: the caller holds the fds */
+        int64_t pidfd_index; /* -1: absent, the caller holds the fds; never negative on the wire */
         bool managed;        /* bind the groups' devices to vfio-pci for the lease */
         bool path_mode;      /* legacy: grant the group nodes to the uid, no fds */
 } acquire_args;

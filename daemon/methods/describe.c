@@ -86,7 +86,7 @@ json_object *describe_group(const model *m, const model_group *g)
             (g->viability.n_notes > 0 &&
              !add(o, "notes", string_array(g->viability.notes, g->viability.n_notes))) ||
             !add(o, "dmaBlocked",
-                 json_object_new_boolean(g->owner && lease_dma_blocked(g->owner))) ||
+                 json_object_new_boolean(g->owner && lease_dma_blocked(g->owner, g->number))) ||
             !add(o, "devices", TAKE_PTR(devices)) ||
             (g->owner && !add(o, "owner", lease_describe_owner(g->owner))))
                 return NULL;

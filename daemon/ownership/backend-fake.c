@@ -84,9 +84,7 @@ static int fake_path_grant(backend *b, int group, uid_t uid)
         r = backend_open_node(b, path, S_IFREG, 0, O_RDWR, &fd);
         if (r < 0)
                 return r;
-        /* Generated nodes have whatever mode the generator's umask gave them, not devtmpfs's
-         * 0600: only the owner is checked. */
-        return backend_node_give(fd, path, uid, false);
+        return backend_node_give(fd, path, uid);
 }
 
 static int fake_path_revoke(backend *b, int group)

@@ -17,7 +17,7 @@ typedef struct backend_ops {
         /* Opens a new grant for d in s (the generic layer has checked it does not exist). */
         int (*claim)(backend *b, backend_space *s, const model_device *d, int *ret_fd);
         int (*path_grant)(backend *b, int group, uid_t uid); /* NULL: not offered */
-        int (*path_revoke)(backend *b, int group);
+        int (*path_revoke)(backend *b, int group);           /* NODE_* changes made, or -errno */
 } backend_ops;
 
 struct backend {
@@ -63,7 +63,12 @@ bool backend_node_is(const backend *b, const char *path, mode_t type);
 bool backend_cdev_name_valid(const char *s);
 
 /* The path-mode ownership change on an open node (any fd, O_PATH too). give: the node must be
- * root's (or uid's already) and, with check_mode, open to its owner alone; then uid gets it.
- * take_back: root gets it again. */
-int backend_node_give(int fd, const char *path, uid_t uid, bool check_mode);
+ * root's (or uid's already); it is made root:root 0600 without an ACL (logged when it was open
+ * to more), then uid gets it. take_back: root:root 0600 without an ACL again, whatever the
+ * lessee did to it; returns the NODE_* changes made. */
+enum {
+        NODE_OWNER_CHANGED = 1 << 0,
+        NODE_ACCESS_CHANGED = 1 << 1, /* group, mode or ACL */
+};
+int backend_node_give(int fd, const char *path, uid_t uid);
 int backend_node_take_back(int fd, const char *path);

@@ -139,7 +139,7 @@ static int legacy_path_grant(backend *b, int group, uid_t uid)
         if (!(flags & VFIO_GROUP_FLAGS_VIABLE) || (flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
                 return log_debug_errno(EBUSY, "The kernel says group %d is not viable.", group);
         snprintf(path, sizeof(path), "vfio/%d", group);
-        return backend_node_give(fd, path, uid, true);
+        return backend_node_give(fd, path, uid);
 }
 
 static int legacy_path_revoke(backend *b, int group)

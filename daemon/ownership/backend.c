@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "backend-internal.h"
@@ -124,9 +125,53 @@ int backend_sysfs_devnum(const backend *b, const char *class_dir, const char *na
         return sysfs_parse_devnum(buf, ret);
 }
 
-int backend_node_give(int fd, const char *path, uid_t uid, bool check_mode)
+#define ACL_ACCESS_XATTR "system.posix_acl_access"
+
+/* Makes the node what devtmpfs makes of a group node, root:root 0600 without an ACL, through
+ * any fd of it (O_PATH too). Ownership goes first: from then on a lessee can change nothing
+ * more. The mode goes before the ACL, since the mode's group bits are the ACL's mask: named
+ * entries grant nothing from then on. Both are changed through /proc/self/fd, which names the
+ * open node itself, never a path that could have been swapped for a symlink. Returns the
+ * NODE_* changes it made. */
+static int node_reset(int fd, const char *path)
+{
+        char proc[64];
+        struct stat st;
+        int changed = 0;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (st.st_uid != 0 || st.st_gid != 0) {
+                if (fchownat(fd, "", 0, 0, AT_EMPTY_PATH) < 0)
+                        return log_debug_errno(errno, "Cannot give dev/%s back to root: %m", path);
+                changed |= st.st_uid != 0 ? NODE_OWNER_CHANGED : 0;
+                changed |= st.st_gid != 0 ? NODE_ACCESS_CHANGED : 0;
+        }
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if ((st.st_mode & 07777) != 0600) {
+                if (chmod(proc, 0600) < 0)
+                        return log_debug_errno(errno, "Cannot make dev/%s mode 0600: %m", path);
+                changed |= NODE_ACCESS_CHANGED;
+        }
+        /* Asked first: some file systems report success for removing an ACL that is not
+         * there. */
+        if (getxattr(proc, ACL_ACCESS_XATTR, NULL, 0) >= 0) {
+                if (removexattr(proc, ACL_ACCESS_XATTR) < 0 && errno != ENODATA)
+                        return log_debug_errno(errno, "Cannot remove the ACL of dev/%s: %m", path);
+                changed |= NODE_ACCESS_CHANGED;
+        } else if (errno != ENODATA && errno != EOPNOTSUPP)
+                return log_debug_errno(errno, "Cannot read the ACL of dev/%s: %m", path);
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (st.st_uid != 0 || st.st_gid != 0 || (st.st_mode & 07777) != 0600)
+                return log_warning_errno(EPERM, "dev/%s is still not root:root 0600.", path);
+        return changed;
+}
+
+int backend_node_give(int fd, const char *path, uid_t uid)
 {
         struct stat st;
+        int r;
 
         if (fstat(fd, &st) < 0)
                 return negative_errno();
@@ -134,12 +179,14 @@ int backend_node_give(int fd, const char *path, uid_t uid, bool check_mode)
                 return log_warning_errno(EBUSY, "Refusing to grant dev/%s: uid %u owns it.", path,
                                          (unsigned)st.st_uid);
         /* Ownership is the grant only if the owner alone can open the node. */
-        if (check_mode && ((st.st_mode & 0066) != 0 || (st.st_mode & 0600) != 0600))
-                return log_warning_errno(
-                        EPERM,
-                        "Refusing to grant dev/%s: its mode %04o is not owner-only "
-                        "read-write.",
-                        path, (unsigned)(st.st_mode & 07777));
+        r = node_reset(fd, path);
+        if (r < 0)
+                return r;
+        if (r & NODE_ACCESS_CHANGED)
+                log_warning("AUDIT dev/%s was open to more than root (mode %04o, uid %u, gid %u, "
+                            "or an ACL); repaired to root:root 0600 before granting it.",
+                            path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                            (unsigned)st.st_gid);
         if (fchownat(fd, "", uid, (gid_t)-1, AT_EMPTY_PATH) < 0)
                 return log_debug_errno(errno, "Cannot give dev/%s to uid %u: %m", path,
                                        (unsigned)uid);
@@ -148,9 +195,7 @@ int backend_node_give(int fd, const char *path, uid_t uid, bool check_mode)
 
 int backend_node_take_back(int fd, const char *path)
 {
-        if (fchownat(fd, "", 0, (gid_t)-1, AT_EMPTY_PATH) < 0)
-                return log_debug_errno(errno, "Cannot give dev/%s back to root: %m", path);
-        return 0;
+        return node_reset(fd, path);
 }
 
 /* ---- Selection ---- */
@@ -405,11 +450,41 @@ int backend_path_grant(backend *b, int group, uid_t uid)
         return b->ops->path_grant(b, group, uid);
 }
 
-int backend_path_revoke(backend *b, int group)
+static int path_reset(backend *b, int group)
 {
         if (group < 0)
                 return -EINVAL;
         if (b->kind != BACKEND_LEGACY || !b->ops->path_revoke)
                 return -EOPNOTSUPP;
         return b->ops->path_revoke(b, group);
+}
+
+int backend_path_revoke(backend *b, int group)
+{
+        int r = path_reset(b, group);
+
+        if (r < 0)
+                return r;
+        /* The lessee owned the node and could open it to others: that ends here too. */
+        if (r & NODE_ACCESS_CHANGED)
+                log_warning("AUDIT dev/vfio/%d had been opened to others during its lease; "
+                            "repaired to root:root 0600 without an ACL.",
+                            group);
+        return 0;
+}
+
+int backend_path_repair(backend *b, int group)
+{
+        int r = path_reset(b, group);
+
+        if (r < 0)
+                return r;
+        if (r != 0)
+                log_warning("AUDIT dev/vfio/%d was not root:root 0600 without an ACL (%s%s); "
+                            "repaired.",
+                            group, r & NODE_OWNER_CHANGED ? "owner" : "",
+                            r & NODE_ACCESS_CHANGED
+                                    ? (r & NODE_OWNER_CHANGED ? ", access" : "access")
+                                    : "");
+        return 0;
 }

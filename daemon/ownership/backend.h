@@ -73,10 +73,15 @@ void backend_release_group(backend_space *s, int group);
 
 /* Legacy path mode, for clients that open /dev/vfio/N themselves (QEMU's legacy host=): the
  * daemon opens the group once to see it VIABLE and not in use, then makes uid the node's owner
- * and closes it again, since the node opens only once. The node must be owned by root and open
- * to nobody else (mode without group or other bits): ownership is the grant. Revoking gives it
- * back to root, the owner it had, so it needs no record and works after a restart. Note the
+ * and closes it again, since the node opens only once. The node must be owned by root (or the
+ * uid); it is made root:root 0600 without an ACL first, so that ownership is the grant.
+ * Revoking makes it root:root 0600 without an ACL again, whatever the lessee did to it (the
+ * owner may chmod it or add an ACL), so it needs no record and works after a restart. Note the
  * daemon holds no claim on such a group: the holder's own open claims it. -EOPNOTSUPP on an
  * iommufd backend. */
 int backend_path_grant(backend *b, int group, uid_t uid);
 int backend_path_revoke(backend *b, int group);
+/* A group node no path-mode lease holds, at start: made root:root 0600 without an ACL, as
+ * revoking does (a lessee may have opened it to others, and its lease ended while the daemon
+ * was down or its record is lost); a repair is logged. -EOPNOTSUPP on an iommufd backend. */
+int backend_path_repair(backend *b, int group);

@@ -14,3 +14,16 @@ void leases_refresh_group(const leases_config *c, const char *address);
  * rec's contents and pidfd (-EBADF: a holder that is gone, for a lease about to end). ret
  * (optional) gets the lease, owned by t. */
 int lease_adopt(leases *t, lease_record *rec, int pidfd, lease **ret);
+
+/* Managed binding (lease-bind.c) on the lease's side: the running job's slot; a device of the
+ * model recorded as bound for the lease (managed, pending, its original driver), its group owned
+ * by the lease from then on; the record saved; devices [from, n) dropped again (groups left
+ * with none disowned) and the record saved. */
+typedef struct lease_bind_job lease_bind_job;
+lease_bind_job **lease_bind_slot(lease *l);
+int lease_add_bound_device(lease *l, const model_device *d);
+int lease_save(lease *l);
+void lease_undo_devices(lease *l, size_t from);
+/* Stops a running bind (its worker killed; its done called with -ECANCELED); the devices stay
+ * recorded, for the lease's end to put back. A no-op without one. */
+void lease_bind_cancel(lease *l);

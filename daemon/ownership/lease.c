@@ -27,8 +27,9 @@ struct lease {
         sd_event_source *exit_source;
         backend_space *space;
         bool compromised;
-        bool ending;     /* restoring managed devices: still owns its groups, takes nothing */
-        worker *restore; /* while ending */
+        bool ending;          /* restoring managed devices: still owns its groups, takes nothing */
+        worker *restore;      /* while ending */
+        lease_bind_job *bind; /* while a managed bind runs (lease-bind.c) */
         char *why;
         void (*end_cb)(const char *id, void *userdata);
         void *end_userdata;
@@ -62,6 +63,7 @@ const leases_config *leases_get_config(const leases *t)
 
 static void lease_free(lease *l)
 {
+        lease_bind_cancel(l);
         worker_free(l->restore);
         free(l->why);
         lease_record_done(&l->rec);
@@ -149,9 +151,13 @@ const char *lease_backend(const lease *l)
         return backend_kind_to_string(backend_get_kind(l->table->config.backend));
 }
 
-bool lease_dma_blocked(const lease *l)
+bool lease_dma_blocked(const lease *l, int group)
 {
-        return backend_get_kind(l->table->config.backend) == BACKEND_LEGACY;
+        /* Only the daemon's own group fd, in its container, is a claim it knows of: a path-mode
+         * lease has none, a restored one lost them with the old process, a lease under revoke or
+         * ending has closed them. */
+        return backend_get_kind(l->table->config.backend) == BACKEND_LEGACY && !l->ending &&
+               l->space && backend_space_has_group(l->space, group);
 }
 
 json_object *lease_describe_owner(const lease *l)
@@ -286,16 +292,25 @@ static void truncate_devices(lease *l, size_t from)
         }
 }
 
-/* Path mode: the uid gets the group node itself, once per group; no fd leaves. */
-static int claim_path(lease *l, const model_device *d, int *ret_fd)
+/* Path mode: the uid gets the group node itself, once per group; no fd leaves. The group has
+ * its node already if an earlier grant of this call was in it, or a device of it was granted by
+ * an earlier Acquire (no longer pending); a device bound for the lease (managed) and not granted
+ * yet does not count. Granting again would fail anyway: the holder may have the node open. */
+static int claim_path(lease *l, const model_device *d, const lease_grant *done, size_t n_done,
+                      int *ret_fd)
 {
         *ret_fd = -EBADF;
-        if (has_group_before(l, d->group, l->rec.n_devices))
-                return 0;
+        for (size_t i = 0; i < n_done; i++)
+                if (done[i].group == d->group)
+                        return 0;
+        for (size_t i = 0; i < l->rec.n_devices; i++)
+                if (l->rec.devices[i].group == d->group && !l->rec.devices[i].pending)
+                        return 0;
         return backend_path_grant(l->table->config.backend, d->group, l->rec.uid);
 }
 
-static int add_device(lease *l, const model_device *d, int *ret_fd)
+static int add_device(lease *l, const model_device *d, const lease_grant *done, size_t n_done,
+                      int *ret_fd)
 {
         const lease_record_device *have = lease_record_find_device(&l->rec, d->address);
         int *fds, fd, r;
@@ -304,7 +319,8 @@ static int add_device(lease *l, const model_device *d, int *ret_fd)
         if (!fds)
                 return -ENOMEM;
         l->fds = fds;
-        r = l->rec.path_mode ? claim_path(l, d, &fd) : backend_claim(l->space, d, &fd);
+        r = l->rec.path_mode ? claim_path(l, d, done, n_done, &fd)
+                             : backend_claim(l->space, d, &fd);
         if (r < 0)
                 return r;
         if (have) {
@@ -351,7 +367,7 @@ int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease
 
                         if (new_group)
                                 set_owner(l, d->group, l);
-                        r = add_device(l, d, &fd);
+                        r = add_device(l, d, grants, i, &fd);
                         if (r < 0) {
                                 if (new_group)
                                         set_owner(l, d->group, NULL);
@@ -405,9 +421,11 @@ void lease_device_changed(lease *l, const model_change *c)
 
         switch (c->kind) {
         case MODEL_DRIVER_CHANGED:
-                /* While ending, the drivers coming back are the restore's own doing. */
-                if (l->ending || viability_classify(&viability_config_default, c->new_driver) !=
-                                         VIABILITY_DRIVER_HOST)
+                /* While binding or ending, the drivers changing are the daemon's own doing
+                 * (a failed bind undoes itself, the restore puts drivers back). */
+                if (l->ending || l->bind ||
+                    viability_classify(&viability_config_default, c->new_driver) !=
+                            VIABILITY_DRIVER_HOST)
                         return;
                 l->compromised = true;
                 log_warning("AUDIT lease=%s uid=%u group=%d: host driver %s bound to %s in a "
@@ -589,6 +607,8 @@ void lease_end(lease *l, const char *why)
         audit(AUDIT_RELEASE, LOG_INFO, why, .lease = l->rec.id, .uid = AUDIT_ID(l->rec.uid),
               .pid = AUDIT_ID(l->rec.holder_pid));
         l->ending = true;
+        /* A bind still running is stopped: the restore below puts back whatever it did. */
+        lease_bind_cancel(l);
         l->exit_source = sd_event_source_disable_unref(l->exit_source);
         /* The kernel lets go of the groups once the holder's copies are closed too. */
         l->space = backend_space_free(l->space);
@@ -607,88 +627,48 @@ void lease_end(lease *l, const char *why)
         }
 }
 
-int lease_bind_group(lease *l, int group, char **ret_error)
+lease_bind_job **lease_bind_slot(lease *l)
 {
-        const leases_config *m = &l->table->config;
-        const model_group *g = model_find_group(m->model, group);
-        _cleanup_free_ const char **addresses = NULL;
-        _cleanup_free_ managed_device *bound = NULL;
-        size_t n = 0, old = l->rec.n_devices;
-        bool new_group;
+        return &l->bind;
+}
+
+bool lease_binding(const lease *l)
+{
+        return l->bind;
+}
+
+int lease_add_bound_device(lease *l, const model_device *d)
+{
+        int *fds = reallocarray(l->fds, l->rec.n_devices + 1, sizeof(int));
         int r;
 
-        if (!g)
-                return -ENOENT;
-        new_group = g->owner != l;
-        addresses = calloc(g->n_devices + 1, sizeof(char *));
-        bound = calloc(g->n_devices + 1, sizeof(*bound));
-        if (!addresses || !bound)
+        if (!fds)
                 return -ENOMEM;
-        for (size_t i = 0; i < g->n_devices; i++) {
-                const model_device *d = model_group_device(m->model, g, i);
-                viability_driver_kind k =
-                        d ? viability_classify(&viability_config_default, d->driver)
-                          : VIABILITY_DRIVER_HOST;
-
-                if (!d)
-                        return -ENODEV;
-                if (k == VIABILITY_DRIVER_VFIO || k == VIABILITY_DRIVER_BRIDGE ||
-                    lease_record_find_device(&l->rec, d->address))
-                        continue;
-                if (model_device_is_pci_bridge(d)) {
-                        /* Driver-less bridges stay as they are: no DMA of their own, nothing to
-                         * grant. One on a host driver cannot go to vfio-pci: the admin decides
-                         * whether to unbind it. */
-                        if (!d->driver)
-                                continue;
-                        if (ret_error &&
-                            asprintf(ret_error, "%s is a bridge bound to %s; unbind it first",
-                                     d->address, d->driver) < 0)
-                                *ret_error = NULL;
-                        return -EBUSY;
-                }
-                addresses[n++] = d->address;
-        }
-        if (n == 0)
-                return 0;
-
-        /* Recorded before the first write: whatever happens next, a restart knows what to put
-         * back. */
-        for (size_t i = 0; i < n; i++) {
-                const model_device *d = model_find_device(m->model, addresses[i]);
-                int *fds = reallocarray(l->fds, l->rec.n_devices + 1, sizeof(int));
-
-                if (!fds)
-                        return -ENOMEM;
-                l->fds = fds;
-                r = lease_record_add_device(&l->rec, d->address, group, true, d->driver);
-                if (r < 0)
-                        goto fail;
-                l->rec.devices[l->rec.n_devices - 1].pending = true;
-                l->fds[l->rec.n_devices - 1] = -EBADF;
-        }
-        if (new_group)
-                set_owner(l, group, l);
-        r = lease_store_save(m->state_fd, &l->rec);
+        l->fds = fds;
+        r = lease_record_add_device(&l->rec, d->address, d->group, true, d->driver);
         if (r < 0)
-                goto fail;
-
-        log_info("AUDIT lease=%s uid=%u: binding %zu device(s) of group %d to vfio-pci.", l->rec.id,
-                 (unsigned)l->rec.uid, n, group);
-        audit(AUDIT_BIND, LOG_INFO, "managed bind", .lease = l->rec.id, .device = addresses[0],
-              .driver = "vfio-pci", .group = AUDIT_ID(group), .uid = AUDIT_ID(l->rec.uid));
-        r = managed_bind(m->managed, addresses, n, bound, ret_error);
-        for (size_t i = 0; i < n; i++)
-                leases_refresh_group(m, addresses[i]);
-        if (r < 0)
-                goto fail;
+                return r;
+        l->rec.devices[l->rec.n_devices - 1].pending = true;
+        l->fds[l->rec.n_devices - 1] = -EBADF;
+        if (!model_find_group(l->table->config.model, d->group) ||
+            model_find_group(l->table->config.model, d->group)->owner != l)
+                set_owner(l, d->group, l);
         return 0;
-fail:
-        truncate_devices(l, old);
-        if (new_group && model_find_group(m->model, group))
-                set_owner(l, group, NULL);
-        (void)lease_store_save(m->state_fd, &l->rec);
-        return r;
+}
+
+int lease_save(lease *l)
+{
+        return lease_store_save(l->table->config.state_fd, &l->rec);
+}
+
+void lease_undo_devices(lease *l, size_t from)
+{
+        int r;
+
+        truncate_devices(l, from);
+        r = lease_save(l);
+        if (r < 0)
+                log_error_errno(r, "Lease %s: cannot update its record: %m", l->rec.id);
 }
 
 int lease_adopt(leases *t, lease_record *rec, int pidfd, lease **ret)

@@ -90,10 +90,12 @@ const char *lease_backend(const lease *l);
 /* The address space's fd to hand out, borrowed; -EBADF for a lease restored from an earlier
  * run (its fds are with the holder only). */
 int lease_ioas_fd(const lease *l);
-/* Whether the kernel holds the lease's groups claimed now, by what the daemon itself did:
- * legacy, a group fd with the container set. An iommufd lease's cdevs are handed out unbound,
- * so the kernel claims the group only when the holder binds a device to its iommufd. */
-bool lease_dma_blocked(const lease *l);
+/* Whether the kernel holds group claimed for the lease now, by what the daemon itself holds:
+ * legacy, its own group fd with the container set. Not for path mode (the holder opens the
+ * node), a lease restored after a restart (the fds died with the old process), nor one under
+ * revoke or ending (its fds are closed). An iommufd lease's cdevs are handed out unbound, so
+ * the kernel claims the group only when the holder binds a device to its iommufd. */
+bool lease_dma_blocked(const lease *l, int group);
 /* The interface's Owner object. */
 json_object *lease_describe_owner(const lease *l);
 
@@ -120,11 +122,22 @@ void lease_drop_fds(lease *l);
 /* Called once, when l is gone (after its drivers are restored); one per lease. */
 void lease_set_end_callback(lease *l, void (*cb)(const char *id, void *userdata), void *userdata);
 
-/* Managed mode: binds the devices of group that are on no vfio driver (bridges aside) to
- * vfio-pci for l, recording each with its original driver before the first write; the lease
- * owns the group from then on. All or nothing (ret_error says which device and step failed).
- * The drivers are restored when the lease ends. */
-int lease_bind_group(lease *l, int group, char **ret_error);
+/* Managed mode, off the main loop (unbinding a driver may block, and a PF's driver takes its
+ * VFs down with it): binds the devices of the groups that are on no vfio driver (bridges
+ * aside) to vfio-pci for l, in a worker, recording each with its original driver before the
+ * worker starts; the lease owns those groups from then on. All or nothing: a failed bind undoes
+ * itself, and its devices leave the record again. Returns 0 when nothing needed binding (done
+ * is not called), 1 when the worker runs: done is called once, on the loop, with 0 or a
+ * negative errno; -ECANCELED when the lease ended first (then l is not to be touched), -ETIME
+ * or -EINTR when the worker was stopped half way (the devices stay recorded, for the lease's
+ * end to put back). A negative errno: nothing changed (ret_error, optional, may say why;
+ * -EBUSY: a bridge on a host driver, or a bind of l already running). The drivers are restored
+ * when the lease ends. */
+typedef void (*lease_bind_done_fn)(int result, void *userdata);
+int lease_bind_groups(lease *l, const int *groups, size_t n_groups, lease_bind_done_fn done,
+                      void *userdata, char **ret_error);
+/* Whether a bind of l runs now: nothing else may change its devices meanwhile. */
+bool lease_binding(const lease *l);
 
 /* Reacts to a change of a device or group the lease holds (c->owner is l): a host driver bound
  * into a leased group compromises the lease (the kernel should have refused: the group's

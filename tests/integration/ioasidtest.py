@@ -199,8 +199,11 @@ class Fixture:
 
     def start(self):
         self.log_file = open(self.log_path, "a")
+        # IOASID_DAEMON_WRAPPER (meson test --setup valgrind sets it): a command line the
+        # daemon runs under.
+        wrapper = os.environ.get("IOASID_DAEMON_WRAPPER", "").split()
         self.proc = subprocess.Popen(
-            [self.daemon, "--sysfs-root", os.path.join(self.root, "sys"),
+            wrapper + [self.daemon, "--sysfs-root", os.path.join(self.root, "sys"),
              "--dev-root", os.path.join(self.root, "dev"),
              "--state-dir", os.path.join(self.root, "state"),
              "--policy-dir", self.policy_dir, "--socket", self.sock,

@@ -6,7 +6,9 @@
 import json
 import os
 import pwd
+import shutil
 import signal
+import struct
 import sys
 import time
 
@@ -34,6 +36,27 @@ def acquire(client, devices, **extra):
 
 def group(f, number):
     return f.call("io.ioasid.Broker.GetGroup", {"group": number})["group"]
+
+
+def acl_for(uid):
+    """A POSIX access ACL (the kernel's xattr format) giving uid read-write."""
+    undefined = 0xffffffff
+    entries = [(0x01, 6, undefined), (0x02, 6, uid), (0x04, 0, undefined), (0x10, 6, undefined),
+               (0x20, 0, undefined)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in entries)
+
+
+def open_to_everyone(path):
+    """What a lessee who owns a group node may do with it."""
+    os.chmod(path, 0o666)
+    os.setxattr(path, "system.posix_acl_access", acl_for(12345))
+
+
+def assert_root_only(path):
+    st = os.stat(path)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (0, 0, 0o600), \
+        (st.st_uid, st.st_gid, oct(st.st_mode))
+    assert "system.posix_acl_access" not in os.listxattr(path), os.listxattr(path)
 
 
 def node_of(f, path):
@@ -281,6 +304,63 @@ def test_hot_remove_from_lease():
         m.close()
 
 
+def test_device_removed_during_refresh():
+    """A device that goes away while Acquire reads the groups again: the refresh of a later
+    device of the same group drops it from the model. FIFOs for the later device's vendor
+    attribute hold the daemon at the reads between which the removal must fall: refreshing a's
+    group reads b once, refreshing b reads b first, then the rest of its group."""
+    with fixture() as f:
+        a, b = "0000:00:03.0", "0000:00:03.1"
+        vendor = os.path.join(os.path.realpath(os.path.join(f.root, "sys/bus/pci/devices", b)),
+                              "vendor")
+        with open(vendor) as fh:
+            text = fh.read()
+
+        def replace(fifo):
+            tmp = vendor + ".tmp"
+            if fifo:
+                os.mkfifo(tmp, 0o600)
+            else:
+                with open(tmp, "w") as fh:
+                    fh.write(text)
+            os.rename(tmp, vendor)
+
+        def opened():
+            """The daemon has this FIFO open: a fresh FIFO has no other reader. Its write end."""
+            fd = []
+
+            def attempt():
+                try:
+                    fd.append(os.open(vendor, os.O_WRONLY | os.O_NONBLOCK))
+                    return True
+                except OSError:
+                    return False
+            wait_for(attempt, "the daemon to read %s's vendor" % b, timeout=60)
+            return fd[0]
+
+        replace(True)
+        c = f.client()
+        c.send("io.ioasid.Broker.Acquire", {"devices": [a, b]})
+        first = opened()  # refreshing a's group
+        replace(True)
+        os.write(first, text.encode())
+        os.close(first)
+        second = opened()  # refreshing b: a's refresh is over
+        # a goes away halfway, as the kernel takes a device down: its directory is gone, its
+        # group still lists it. Refreshing b's group then drops it from the model.
+        a_dir = os.path.realpath(os.path.join(f.root, "sys/bus/pci/devices", a))
+        os.unlink(os.path.join(f.root, "sys/bus/pci/devices", a))
+        shutil.rmtree(a_dir)
+        replace(False)
+        os.write(second, text.encode())
+        os.close(second)
+        e = expect_error("io.ioasid.Broker.NoSuchDevice", c.receive)
+        assert e == {"address": a}, e
+        os.unlink(os.path.join(f.root, "sys/kernel/iommu_groups/2/devices", a))
+        f.alive()
+        assert "owner" not in group(f, 2)
+
+
 def test_legacy_path_mode():
     with fixture(create_args=["--kernel", "legacy"],
                  policy={"50-nobody.json": {"rules": [NOBODY_RULE]}}) as f:
@@ -298,16 +378,68 @@ def test_legacy_path_mode():
         f.client().call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
         close_all(fds)
         # Path mode: nobody gets the node, no fds, and root gets it back at the end.
-        err, e, owner = as_nobody(f, "io.ioasid.Broker.Acquire",
-                                  {"devices": ["0000:00:03.1"], "pathMode": True},
-                                  then=lambda: os.stat(node).st_uid)
+        # Left open to others before the grant (an admin, an earlier run): closed again first.
+        open_to_everyone(node)
+
+        def during():
+            st = os.stat(node)
+            result = (st.st_uid, st.st_mode & 0o7777,
+                      "system.posix_acl_access" in os.listxattr(node), group(f, 2))
+            # The lessee owns the node and opens it to everyone.
+            open_to_everyone(node)
+            return result
+
+        err, e, (owner, mode, acl, g_during) = as_nobody(
+            f, "io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"], "pathMode": True},
+            then=during)
+        assert (mode, acl) == (0o600, False), (oct(mode), acl)
         assert err is None and owner == NOBODY.pw_uid, (err, e, owner)
+        # The daemon holds no group fd: nothing of it keeps the group's DMA blocked.
+        assert g_during["dmaBlocked"] is False, g_during
         assert "iommuFileDescriptor" not in e and e["grants"] == [
             {"address": "0000:00:03.1", "group": 2, "path": "/dev/vfio/2"}], e
         # The client exited: its lease ended, and with it the grant on the node.
         wait_for(lambda: "owner" not in group(f, 2), "the lease to end")
-        assert os.stat(node).st_uid == 0
+        assert_root_only(node)
         assert "AUDIT" not in f.log() or "cannot take" not in f.log()
+
+
+def test_path_mode_node_repaired_at_start():
+    with fixture(create_args=["--kernel", "legacy"]) as f:
+        f.rebind("0000:00:03.0", "vfio-pci")
+        f.rebind("0000:00:03.1", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        f.stop()
+        # A lessee's node that no lease covers any more (a record lost, a crash mid-revoke).
+        node = os.path.join(f.root, "dev/vfio/2")
+        open_to_everyone(node)
+        os.chown(node, NOBODY.pw_uid, NOBODY.pw_gid)
+        f.start()
+        assert_root_only(node)
+        assert "dev/vfio/2" in f.log() and "repaired" in f.log(), f.log()
+
+
+def test_dma_blocked_only_while_claimed():
+    with fixture(create_args=["--kernel", "legacy"]) as f:
+        f.rebind("0000:00:03.0", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        holder = sleeper()
+        pidfd = os.pidfd_open(holder)
+        reply, fds = acquire(f.client(), ["0000:00:03.1"], pidFileDescriptor=0, fds=[pidfd])
+        os.close(pidfd)
+        close_all(fds)
+        # The daemon's own group fd, in its container, is the kernel's claim.
+        assert group(f, 2)["dmaBlocked"] is True
+        # Restored after a restart, the lease has no fd of the daemon's: only the holder's
+        # copies, if it kept any, claim the group now.
+        f.kill()
+        f.start()
+        g = group(f, 2)
+        assert g["owner"]["lease"] == reply["lease"], g
+        assert g["dmaBlocked"] is False, g
+        os.kill(holder, signal.SIGKILL)
+        os.waitpid(holder, 0)
+        wait_for(lambda: "owner" not in group(f, 2), "the restored lease to end")
 
 
 def test_path_mode_needs_legacy():
@@ -352,6 +484,11 @@ def test_bad_requests():
         assert e == {"parameter": "pidFileDescriptor"}, e
         os.close(r)
         os.close(w)
+        # A negative index is not "absent": it would tie the lease to the caller unasked.
+        for index in (-1, -2, -(1 << 63)):
+            e = expect_error("org.varlink.service.InvalidParameter", acquire, c,
+                             ["0000:00:03.1"], pidFileDescriptor=index)
+            assert e == {"parameter": "pidFileDescriptor"}, (index, e)
         # Nothing was claimed by any of it.
         assert "owner" not in group(f, 2)
         assert os.listdir(os.path.join(f.root, "state")) == []
@@ -370,5 +507,7 @@ def test_bad_requests():
 run([test_scenario1_refused_then_granted, test_scenario2_second_owner_refused,
      test_policy_for_non_root_acquire, test_scenario3_bridge_group_taken_whole,
      test_holder_exit_ends_lease, test_restart_keeps_leases, test_host_driver_into_leased_group,
-     test_hot_remove_from_lease, test_legacy_path_mode, test_path_mode_needs_legacy,
+     test_hot_remove_from_lease, test_device_removed_during_refresh, test_legacy_path_mode, test_path_mode_node_repaired_at_start,
+     test_dma_blocked_only_while_claimed,
+     test_path_mode_needs_legacy,
      test_bad_requests])

@@ -94,6 +94,130 @@ def test_managed_needs_policy():
                  "owner" not in group(f, 2), "the driver restored after the holder left")
 
 
+def test_managed_path_mode():
+    rule = {"name": "nobody-virtio", "subjects": {"uids": [NOBODY.pw_uid]},
+            "devices": {"ids": ["1af4:1041"]}, "allow": ["acquire", "managed"]}
+    with fixture(create_args=["--kernel", "legacy"],
+                 policy={"50.json": {"rules": [rule]}}) as f:
+        os.chmod(f.root, 0o755)
+        node = os.path.join(f.root, "dev/vfio/2")
+        # Bound for the lease, then the node granted: the path in the reply opens for the user.
+        err, e, owner = as_nobody(f, "io.ioasid.Broker.Acquire",
+                                  {"devices": ["0000:00:03.1"], "managed": True, "pathMode": True},
+                                  then=lambda: os.stat(node).st_uid)
+        assert err is None, (err, e)
+        assert e["grants"] == [{"address": "0000:00:03.1", "group": 2, "path": "/dev/vfio/2"}], e
+        assert owner == NOBODY.pw_uid, owner
+        wait_for(lambda: drivers(f, "0000:00:03.0") == ["virtio-pci"] and
+                 "owner" not in group(f, 2), "the driver restored after the holder left")
+        assert os.stat(node).st_uid == 0
+
+
+def test_pf_with_leased_vfs_not_rebound():
+    # Binding a PF to vfio-pci unbinds its driver, which tears its VFs down: never under a VF
+    # another lease holds.
+    with fixture() as f:
+        pf, vf = "0000:00:05.0", "0000:00:15.0"
+        assert f.tree()[vf][1] == "igbvf", f.tree()
+        c = f.client()
+        vf_lease, vf_fds = acquire(c, [vf], managed=True)
+        e = expect_error("io.ioasid.Broker.GroupNotViable", acquire, f.client(), [pf],
+                         managed=True)
+        assert e["group"] == 4 and any(vf in r and "SR-IOV" in r for r in e["reasons"]), e
+        assert drivers(f, pf) == ["igb"] and "owner" not in group(f, 4)
+        # The same lease may: its own VF goes with the PF it asked for.
+        reply, fds = acquire(c, [pf], managed=True, lease=vf_lease["lease"])
+        assert drivers(f, pf) == ["vfio-pci"], drivers(f, pf)
+        for fd in vf_fds + fds:
+            os.close(fd)
+        c.call("io.ioasid.Broker.Release", {"lease": vf_lease["lease"]})
+        wait_for(lambda: drivers(f, pf) == ["igb"] and "owner" not in group(f, 4),
+                 "the PF back on igb")
+        # Free VFs do not hold a PF back.
+        reply, fds = acquire(c, [pf], managed=True)
+        assert drivers(f, pf) == ["vfio-pci"], drivers(f, pf)
+        for fd in fds:
+            os.close(fd)
+        c.call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        f.alive()
+
+
+# The kernel's part of the first probe of a device (00:03.0) waits until the test says go; with cancel too,
+# or once the test's directory is gone, it gives up instead. Where a real kernel blocks: a PF's driver tearing down its VFs, a device
+# open through VFIO.
+def gate(address):
+    return ('if [ "$1" = probe ] && [ "$2" = %s ] && [ ! -e "$0.gated" ]; then\n'
+            '  touch "$0.gated"\n'
+            '  while [ ! -e "$0.go" ]; do [ -e "$0" ] || exit 1; sleep 0.1; done\n'
+            '  [ -e "$0.cancel" ] && exit 1\n'
+            'fi' % address)
+
+
+GATE = gate("0000:00:03.0")
+
+
+def test_bind_off_the_main_loop():
+    with fixture(fake_kernel=GATE) as f:
+        c = f.client()
+        c.send("io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"], "managed": True})
+        wait_for(lambda: os.path.exists(f.kernel_script + ".gated"), "the bind to start")
+        # The daemon serves on while the bind waits in the kernel; the group is the lease's.
+        f.alive()
+        assert "owner" in group(f, 2)
+        expect_error("io.ioasid.Broker.GroupBusy", acquire, f.client(), ["0000:00:03.0"])
+        open(f.kernel_script + ".go", "w").close()
+        reply = c.receive()["parameters"]
+        assert drivers(f, "0000:00:03.0") == ["vfio-pci"]
+        assert group(f, 2)["owner"]["lease"] == reply["lease"]
+        for fd in c.take_fds():
+            os.close(fd)
+        c.call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        wait_for(lambda: drivers(f, "0000:00:03.0") == ["virtio-pci"] and
+                 "owner" not in group(f, 2), "the driver restored")
+
+
+def test_holder_exit_during_bind():
+    with fixture(fake_kernel=GATE) as f:
+        holder = sleeper()
+        pidfd = os.pidfd_open(holder)
+        c = f.client()
+        c.send("io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"], "managed": True,
+                                            "pidFileDescriptor": 0}, fds=[pidfd])
+        os.close(pidfd)
+        wait_for(lambda: os.path.exists(f.kernel_script + ".gated"), "the bind to start")
+        os.kill(holder, signal.SIGKILL)
+        os.waitpid(holder, 0)
+        # The lease ends: its bind is stopped, the Acquire answered, the driver put back.
+        e = expect_error("io.ioasid.Broker.BackendUnavailable", c.receive)
+        assert "ended" in e["reason"], e
+        wait_for(lambda: drivers(f, "0000:00:03.0") == ["virtio-pci"] and
+                 "owner" not in group(f, 2) and records(f) == {}, "the driver restored")
+        # The stopped bind's kernel part gives up, never to probe after the restore.
+        open(f.kernel_script + ".cancel", "w").close()
+        open(f.kernel_script + ".go", "w").close()
+        f.alive()
+
+
+def test_vf_refused_while_its_pf_is_bound():
+    with fixture(fake_kernel=gate("0000:00:05.0")) as f:
+        pf, vf = "0000:00:05.0", "0000:00:15.0"
+        c = f.client()
+        c.send("io.ioasid.Broker.Acquire", {"devices": [pf], "managed": True})
+        wait_for(lambda: os.path.exists(f.kernel_script + ".gated"), "the PF's bind to start")
+        # The PF's driver is going: its VFs go with it, nobody gets one meanwhile.
+        e = expect_error("io.ioasid.Broker.GroupNotViable", acquire, f.client(), [vf],
+                         managed=True)
+        assert any(pf in r for r in e["reasons"]), e
+        assert "owner" not in group(f, 7)
+        open(f.kernel_script + ".go", "w").close()
+        reply = c.receive()["parameters"]
+        assert drivers(f, pf) == ["vfio-pci"]
+        for fd in c.take_fds():
+            os.close(fd)
+        c.call("io.ioasid.Broker.Release", {"lease": reply["lease"]})
+        wait_for(lambda: drivers(f, pf) == ["igb"], "the PF back on igb")
+
+
 def test_failure_half_way_is_undone():
     # The second e1000 behind the bridge refuses vfio-pci.
     fail = '[ "$1" = probe ] && [ "$2" = 0000:01:02.0 ] && exit 1'
@@ -127,9 +251,12 @@ def test_kill_at_every_step():
     outcomes = []
     for when in ("before", "after"):
         for action, address in steps:
-            # kill -9 of the daemon (the script's parent) before or after the kernel's part.
+            # kill -9 of the daemon before or after the kernel's part: the script's parent is
+            # the worker that binds, whose parent is the daemon.
             script = ('if [ "$1" = %s ] && [ "$2" = %s ] && [ ! -e "$0.done" ]; then\n'
-                      '  touch "$0.done"; %s kill -9 $PPID; sleep 5; exit 1\nfi' % (
+                      '  touch "$0.done"; %s\n'
+                      '  kill -9 $(sed -n "s/^PPid:[[:space:]]*//p" /proc/$PPID/status)\n'
+                      '  sleep 5; exit 1\nfi' % (
                           action, address, 'kernel "$@";' if when == "after" else ""))
             with fixture(fake_kernel=script) as f:
                 holder = sleeper()
@@ -179,5 +306,8 @@ def test_restart_restores_for_dead_holder():
         assert "owner" not in group(f, 2)
 
 
-run([test_managed_bind_and_restore, test_managed_needs_policy, test_failure_half_way_is_undone,
+run([test_managed_bind_and_restore, test_managed_needs_policy, test_managed_path_mode,
+     test_pf_with_leased_vfs_not_rebound, test_bind_off_the_main_loop,
+     test_holder_exit_during_bind, test_vf_refused_while_its_pf_is_bound,
+     test_failure_half_way_is_undone,
      test_restart_restores_for_dead_holder, test_kill_at_every_step])

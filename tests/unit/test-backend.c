@@ -5,8 +5,11 @@
  * are exercised on a real kernel in the VM tier. The fake backend runs on generated trees. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "../fakesys/fakesys.h"
@@ -270,6 +273,33 @@ TEST(groups_and_path_mode)
         ASSERT_ERROR(backend_path_revoke(b, 6), ENODEV);
 }
 
+/* A POSIX access ACL in the kernel's xattr format: owner rw, uid 12345 rw, mask rw. */
+static void add_acl(int dev_fd, const char *path)
+{
+        static const uint32_t acl[] = { 2,          0x00060001, UINT32_MAX, 0x00060002,
+                                        12345,      0x00000004, UINT32_MAX, 0x00060010,
+                                        UINT32_MAX, 0x00000020, UINT32_MAX };
+        char proc[64];
+        _cleanup_close_ int fd = openat(dev_fd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+        ASSERT_TRUE(fd >= 0);
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        ASSERT_OK(setxattr(proc, "system.posix_acl_access", acl, sizeof(acl), 0));
+}
+
+static void assert_root_only(int fd)
+{
+        char proc[64];
+        struct stat st;
+
+        ASSERT_OK(fstat(fd, &st));
+        ASSERT_EQ(st.st_uid, 0);
+        ASSERT_EQ(st.st_gid, 0);
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        ASSERT_TRUE(getxattr(proc, "system.posix_acl_access", NULL, 0) < 0 && errno == ENODATA);
+}
+
 TEST(node_give)
 {
         _cleanup_(tree_free) tree t = { .dev_fd = -EBADF, .sys_fd = -EBADF };
@@ -281,18 +311,33 @@ TEST(node_give)
                 return;
         fd = openat(t.dev_fd, "vfio/5", O_PATH | O_NOFOLLOW | O_CLOEXEC);
         ASSERT_TRUE(fd >= 0);
-        ASSERT_OK(backend_node_give(fd, "vfio/5", 1000, true));
+        ASSERT_OK(backend_node_give(fd, "vfio/5", 1000));
         ASSERT_OK(fstat(fd, &st));
         ASSERT_EQ(st.st_uid, 1000);
-        ASSERT_OK(backend_node_give(fd, "vfio/5", 1000, true)); /* again, after a restart */
-        ASSERT_ERROR(backend_node_give(fd, "vfio/5", 1001, true), EBUSY);
-        ASSERT_OK(backend_node_take_back(fd, "vfio/5"));
+        ASSERT_OK(backend_node_give(fd, "vfio/5", 1000)); /* again, after a restart */
+        ASSERT_ERROR(backend_node_give(fd, "vfio/5", 1001), EBUSY);
+        ASSERT_EQ(backend_node_take_back(fd, "vfio/5"), NODE_OWNER_CHANGED);
+        assert_root_only(fd);
+        ASSERT_EQ(backend_node_take_back(fd, "vfio/5"), 0);
+
+        /* The lessee owns the node: it may open it to everyone, and take-back undoes that. */
+        ASSERT_OK(backend_node_give(fd, "vfio/5", 1000));
+        ASSERT_OK(fchmodat(t.dev_fd, "vfio/5", 0666, 0));
+        add_acl(t.dev_fd, "vfio/5");
+        ASSERT_EQ(backend_node_take_back(fd, "vfio/5"), NODE_OWNER_CHANGED | NODE_ACCESS_CHANGED);
+        assert_root_only(fd);
+
+        /* Open to others before a grant: closed first, then granted. */
+        ASSERT_OK(fchownat(t.dev_fd, "vfio/5", 0, 1000, AT_SYMLINK_NOFOLLOW));
         ASSERT_OK(fchmodat(t.dev_fd, "vfio/5", 0660, 0));
-        ASSERT_ERROR(backend_node_give(fd, "vfio/5", 1000, true), EPERM);
-        ASSERT_OK(backend_node_give(fd, "vfio/5", 1000, false));
-        ASSERT_OK(backend_node_take_back(fd, "vfio/5"));
-        ASSERT_OK(fchmodat(t.dev_fd, "vfio/5", 0400, 0));
-        ASSERT_ERROR(backend_node_give(fd, "vfio/5", 1000, true), EPERM);
+        add_acl(t.dev_fd, "vfio/5");
+        ASSERT_OK(backend_node_give(fd, "vfio/5", 1000));
+        ASSERT_OK(fstat(fd, &st));
+        ASSERT_EQ(st.st_uid, 1000);
+        ASSERT_EQ(st.st_gid, 0);
+        ASSERT_EQ(st.st_mode & 07777, 0600);
+        ASSERT_EQ(backend_node_take_back(fd, "vfio/5"), NODE_OWNER_CHANGED);
+        assert_root_only(fd);
 }
 
 TEST(names)

@@ -670,14 +670,14 @@ TEST(limits)
         policy_free(parse_ok("{'rules': [], 'description': 'C:\\\\u0000'}"));
 }
 
-/* A scratch directory, removed with its files at the end: under $TMPDIR, else in the working
- * directory (the build directory under meson). */
+/* A scratch directory, removed with its files at the end: under $TMPDIR, else /tmp; never in the
+ * working directory, where a test stopped half-way would leave it for a checkout to pick up. */
 static char *dir_new(void)
 {
         const char *tmp = getenv("TMPDIR");
         char *d = NULL;
 
-        ASSERT_TRUE(asprintf(&d, "%s/test-policy-XXXXXX", tmp ?: ".") > 0);
+        ASSERT_TRUE(asprintf(&d, "%s/test-policy-XXXXXX", tmp ?: "/tmp") > 0);
         ASSERT_TRUE(mkdtemp(d));
         return d;
 }
@@ -805,7 +805,7 @@ TEST(load_dir_broken_file_gives_no_policy)
         /* Anyone could write such a file: refused, not read. */
         dir_write(dir, "20-bad.json", "{'rules': []}", 0646);
         ASSERT_ERROR(policy_load_dir(dir, &p, &error), EPERM);
-        ASSERT_STREQ(error, "20-bad.json: writable by others, refusing it");
+        ASSERT_STREQ(error, "20-bad.json: writable by its group or others, refusing it");
         ASSERT_TRUE(p == NULL);
         free(error);
         error = NULL;
@@ -816,6 +816,67 @@ TEST(load_dir_broken_file_gives_no_policy)
         ASSERT_EQ(policy_n_rules(p), 1);
         policy_free(p);
         policy_free(old);
+        dir_remove(dir);
+}
+
+/* Only a file that nobody but root (the daemon's user) can change is policy: as sudo and polkit
+ * have it. */
+TEST(load_dir_trusts_only_root_files)
+{
+        char *dir = dir_new();
+        _cleanup_free_ char *path = NULL, *link = NULL, *linked_dir = NULL;
+        policy *p = NULL;
+
+        ASSERT_TRUE(asprintf(&path, "%s/20-x.json", dir) > 0);
+        dir_write(dir, "20-x.json", allow_all, 0664);
+        {
+                _cleanup_free_ char *error = NULL;
+
+                ASSERT_ERROR(policy_load_dir(dir, &p, &error), EPERM);
+                ASSERT_STREQ(error, "20-x.json: writable by its group or others, refusing it");
+        }
+        dir_write(dir, "20-x.json", allow_all, 0644);
+        if (geteuid() == 0) {
+                _cleanup_free_ char *error = NULL;
+
+                ASSERT_OK(chown(path, 1000, 0));
+                ASSERT_ERROR(policy_load_dir(dir, &p, &error), EPERM);
+                ASSERT_STREQ(error, "20-x.json: owned by uid 1000, not root, refusing it");
+                ASSERT_OK(chown(path, 0, 0));
+        }
+        ASSERT_OK(policy_load_dir(dir, &p, NULL));
+        policy_free(p);
+        p = NULL;
+
+        /* A symlink is not followed, wherever it points. */
+        ASSERT_TRUE(asprintf(&link, "%s/30-link.json", dir) > 0);
+        ASSERT_OK(symlink("20-x.json", link));
+        {
+                _cleanup_free_ char *error = NULL;
+
+                ASSERT_ERROR(policy_load_dir(dir, &p, &error), ELOOP);
+                ASSERT_STREQ(error, "30-link.json: a symlink, refusing it");
+        }
+        ASSERT_OK(unlink(link));
+
+        /* The directory: the same rules, since whoever can write it can add files. */
+        ASSERT_OK(chmod(dir, 0775));
+        {
+                _cleanup_free_ char *error = NULL, *expected = NULL;
+
+                ASSERT_TRUE(asprintf(&expected,
+                                     "%s: writable by its group or others, refusing "
+                                     "it",
+                                     dir) > 0);
+                ASSERT_ERROR(policy_load_dir(dir, &p, &error), EPERM);
+                ASSERT_STREQ(error, expected);
+        }
+        ASSERT_OK(chmod(dir, 0755));
+        ASSERT_TRUE(asprintf(&linked_dir, "%s-link", dir) > 0);
+        ASSERT_OK(symlink(dir, linked_dir));
+        ASSERT_ERROR(policy_load_dir(linked_dir, &p, NULL), ELOOP);
+        ASSERT_TRUE(p == NULL);
+        ASSERT_OK(unlink(linked_dir));
         dir_remove(dir);
 }
 
@@ -836,8 +897,21 @@ TEST(load_dir_not_a_directory)
 }
 
 /* The shipped examples: each file alone, then the directory as a whole, then what they say. */
+static void copy_file(const char *dir, const char *name, const char *text, size_t len)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+
+        ASSERT_TRUE(asprintf(&path, "%s/%s", dir, name) > 0);
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        ASSERT_TRUE(fd >= 0);
+        ASSERT_EQ(write(fd, text, len), (ssize_t)len);
+        ASSERT_OK(fchmod(fd, 0644));
+}
+
 static int test_examples(const char *dir)
 {
+        char *copy = dir_new();
         _cleanup_(policy_freep) policy *p = NULL;
         _cleanup_free_ char *error = NULL;
         DIR *d = opendir(dir);
@@ -861,6 +935,7 @@ static int test_examples(const char *dir)
                 text = malloc((size_t)st.st_size + 1);
                 ASSERT_EQ(read(fd, text, (size_t)st.st_size), st.st_size);
                 close(fd);
+                copy_file(copy, de->d_name, text, (size_t)st.st_size);
                 r = policy_parse(text, (size_t)st.st_size, de->d_name, one, &message);
                 if (r < 0)
                         fprintf(stderr, "%s\n", message ?: de->d_name);
@@ -872,10 +947,12 @@ static int test_examples(const char *dir)
         closedir(d);
         ASSERT_TRUE(n_files >= 3);
 
-        r = policy_load_dir(dir, &p, &error);
+        /* Loaded from a copy: a checkout's owner and umask are not the policy's. */
+        r = policy_load_dir(copy, &p, &error);
         if (r < 0)
                 fprintf(stderr, "%s\n", error ?: dir);
         ASSERT_OK(r);
+        dir_remove(copy);
 
         /* vm@ units of kvm members get Intel NICs, up to the limit; GPUs never. */
         ASSERT_TRUE(allowed(p, &alice, &nic0));
@@ -917,6 +994,7 @@ int main(int argc, char **argv)
         RUN(load_dir_missing_is_empty);
         RUN(load_dir_order_and_skipped_names);
         RUN(load_dir_broken_file_gives_no_policy);
+        RUN(load_dir_trusts_only_root_files);
         RUN(load_dir_not_a_directory);
         return 0;
 }

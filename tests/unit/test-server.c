@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "json-cleanup.h"
@@ -140,13 +142,14 @@ static void pump(void)
                 ASSERT_OK(sd_event_run(event, 0));
 }
 
-static void send_fds(int fd, const char *msg, const int *fds, size_t n)
+/* len bytes of data, with n fds on the first one. */
+static void send_raw(int fd, const char *data, size_t len, const int *fds, size_t n)
 {
         union {
                 struct cmsghdr h;
                 char buf[CMSG_SPACE(sizeof(int) * 4)];
         } control = {};
-        struct iovec iov = { .iov_base = (void *)msg, .iov_len = strlen(msg) + 1 };
+        struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
         if (n) {
@@ -161,6 +164,11 @@ static void send_fds(int fd, const char *msg, const int *fds, size_t n)
                 memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
         }
         ASSERT_EQ(sendmsg(fd, &mh, MSG_NOSIGNAL), (ssize_t)iov.iov_len);
+}
+
+static void send_fds(int fd, const char *msg, const int *fds, size_t n)
+{
+        send_raw(fd, msg, strlen(msg) + 1, fds, n);
 }
 
 /* Reads everything the server has written so far; returns the bytes (NULs kept) and the number
@@ -269,6 +277,17 @@ TEST(standard_errors)
                "\"interface\":\"x.y\"}}",
                "{\"error\":\"org.varlink.service.InterfaceNotFound\",\"parameters\":{"
                "\"interface\":\"x.y\"}}");
+        /* A NUL ends the name for C: what comes before it must not be what runs. */
+        expect(fd, "{\"method\":\"io.ioasid.T.Echo\\u0000x\"}",
+               "{\"error\":\"org.varlink.service.MethodNotFound\",\"parameters\":{\"method\":"
+               "\"io.ioasid.T.Echo\\u0000x\"}}");
+        expect(fd, "{\"method\":\"io.ioasid.T\\u0000.Echo\"}",
+               "{\"error\":\"org.varlink.service.MethodNotFound\",\"parameters\":{\"method\":"
+               "\"io.ioasid.T\\u0000.Echo\"}}");
+        /* Nor may a NUL inside a string parameter pass its table. */
+        expect(fd, "{\"method\":\"io.ioasid.T.Echo\",\"parameters\":{\"name\":\"x\\u0000y\"}}",
+               "{\"error\":\"org.varlink.service.InvalidParameter\",\"parameters\":{"
+               "\"parameter\":\"name\"}}");
         /* The connection survived every error. */
         ASSERT_FALSE(is_closed(fd));
         close(fd);
@@ -535,6 +554,170 @@ TEST(peer_identity)
         pump();
 }
 
+/* The server's copies of a pipe's read end are all closed once writing to it fails. */
+static bool pipe_reader_gone(int write_end)
+{
+        return write(write_end, "x", 1) < 0 && errno == EPIPE;
+}
+
+/* A partial message ("{") carrying n copies of a fresh pipe's read end; returns the write end. */
+static int send_partial_with_fds(int fd, size_t n)
+{
+        int p[2], fds[4];
+
+        ASSERT_OK(pipe2(p, O_CLOEXEC | O_NONBLOCK));
+        for (size_t i = 0; i < n; i++)
+                fds[i] = p[0];
+        send_raw(fd, "{", 1, fds, n);
+        close(p[0]);
+        return p[1];
+}
+
+TEST(fd_budget_per_uid)
+{
+        vl_server_limits l = *vl_server_get_limits(server), saved = l;
+        char buf[256];
+        size_t n_fds;
+        int a, b, c, wa, wb, wc;
+
+        /* Each connection alone is within bounds; together they are over the uid's. */
+        l.fds_per_uid_max = 6;
+        vl_server_set_limits(server, &l);
+        a = connect_pair();
+        b = connect_pair();
+        wa = send_partial_with_fds(a, 4);
+        pump();
+        wb = send_partial_with_fds(b, 4);
+        ASSERT_TRUE(is_closed(b));
+        ASSERT_TRUE(pipe_reader_gone(wb));
+        ASSERT_FALSE(is_closed(a));
+        ASSERT_FALSE(pipe_reader_gone(wa));
+        /* a's call ends (refused: Echo takes no fds) and gives its fds back. */
+        send_fds(a, "\"method\":\"io.ioasid.T.Echo\"}", NULL, 0);
+        drain(a, buf, sizeof(buf), &n_fds);
+        ASSERT_STRCONTAINS(buf, "fileDescriptors");
+        ASSERT_TRUE(pipe_reader_gone(wa));
+        c = connect_pair();
+        wc = send_partial_with_fds(c, 4);
+        ASSERT_FALSE(is_closed(c));
+        ASSERT_FALSE(pipe_reader_gone(wc));
+        vl_server_set_limits(server, &saved);
+        close_many((int[]){ a, b, c, wa, wb, wc }, 6);
+        pump();
+}
+
+TEST(byte_budget_per_uid)
+{
+        vl_server_limits l = *vl_server_get_limits(server), saved = l;
+        static char part[30000];
+        int a, b, c;
+
+        /* 30 kB of an unfinished message is fine for one connection, not for two of a uid
+         * allowed 48 kB in all. */
+        memset(part, ' ', sizeof(part));
+        part[0] = '{';
+        l.bytes_per_uid_max = 48 * 1024;
+        l.message_size_max = 40000;
+        vl_server_set_limits(server, &l);
+        a = connect_pair();
+        b = connect_pair();
+        send_raw(a, part, sizeof(part), NULL, 0);
+        pump();
+        send_raw(b, part, sizeof(part), NULL, 0);
+        ASSERT_TRUE(is_closed(b));
+        ASSERT_FALSE(is_closed(a));
+        /* a's buffer goes with it. */
+        close(a);
+        pump();
+        c = connect_pair();
+        send_raw(c, part, sizeof(part), NULL, 0);
+        ASSERT_FALSE(is_closed(c));
+        send_fds(c, "}", NULL, 0);
+        ASSERT_TRUE(is_closed(c)); /* "{" and spaces: no method, a protocol error */
+        vl_server_set_limits(server, &saved);
+        close(b);
+        close(c);
+        pump();
+}
+
+TEST(pending_fds_timeout)
+{
+        vl_server_limits l = *vl_server_get_limits(server), saved = l;
+        int fd, w;
+
+        l.pending_fds_timeout_usec = 50 * 1000;
+        vl_server_set_limits(server, &l);
+        fd = connect_pair();
+        w = send_partial_with_fds(fd, 4);
+        ASSERT_FALSE(is_closed(fd));
+        /* Bounded: 2 s is far past the 50 ms timeout and its accuracy. */
+        for (int i = 0; i < 100 && !is_closed(fd); i++)
+                ASSERT_OK(sd_event_run(event, 20 * 1000));
+        ASSERT_TRUE(is_closed(fd));
+        ASSERT_TRUE(pipe_reader_gone(w));
+        vl_server_set_limits(server, &saved);
+        close(fd);
+        close(w);
+}
+
+/* Out of fds, a listener with a connection pending must not make every loop turn a busy one. */
+TEST(accept_pauses_out_of_fds)
+{
+        char dir[] = "/tmp/test-server-XXXXXX", path[64];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct rlimit saved, low;
+        static int fill[512];
+        size_t n_fill = 0;
+        unsigned before = vl_server_n_connections(server);
+        int c, busy = 0;
+
+        ASSERT_TRUE(mkdtemp(dir) != NULL);
+        snprintf(path, sizeof(path), "%s/sock", dir);
+        ASSERT_OK(vl_server_listen_path(server, path, 0600));
+        strcpy(sa.sun_path, path);
+        c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_OK(connect(c, (struct sockaddr *)&sa, sizeof(sa)));
+
+        ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
+        low = (struct rlimit){ .rlim_cur = 256, .rlim_max = saved.rlim_max };
+        ASSERT_OK(setrlimit(RLIMIT_NOFILE, &low));
+        for (int fd; n_fill < ELEMENTSOF(fill) && (fd = dup(c)) >= 0;)
+                fill[n_fill++] = fd;
+        ASSERT_EQ(errno, EMFILE);
+
+        for (int i = 0; i < 20; i++)
+                busy += sd_event_run(event, 0) > 0;
+        ASSERT_TRUE(busy <= 2);
+
+        close_many(fill, n_fill);
+        ASSERT_OK(setrlimit(RLIMIT_NOFILE, &saved));
+        /* Accepting resumes by itself (bounded: 5 s for a pause of a fraction of one). */
+        for (int i = 0; i < 100 && vl_server_n_connections(server) == before; i++)
+                ASSERT_OK(sd_event_run(event, 50 * 1000));
+        ASSERT_EQ(vl_server_n_connections(server), before + 1);
+        expect(c, "{\"method\":\"io.ioasid.T.Echo\"}", "{\"parameters\":{}}");
+        close(c);
+        pump();
+        unlink(path);
+        rmdir(dir);
+}
+
+TEST(raise_fd_limit)
+{
+        struct rlimit saved, rl;
+
+        ASSERT_OK(getrlimit(RLIMIT_NOFILE, &saved));
+        if (saved.rlim_max <= 64)
+                return;
+        rl = (struct rlimit){ .rlim_cur = 64, .rlim_max = saved.rlim_max };
+        ASSERT_OK(setrlimit(RLIMIT_NOFILE, &rl));
+        ASSERT_OK(vl_raise_fd_limit());
+        ASSERT_OK(getrlimit(RLIMIT_NOFILE, &rl));
+        ASSERT_TRUE(rl.rlim_cur == saved.rlim_max ||
+                    (saved.rlim_max == RLIM_INFINITY && rl.rlim_cur == (rlim_t)1 << 20));
+        ASSERT_OK(setrlimit(RLIMIT_NOFILE, &saved));
+}
+
 int main(void)
 {
         static const vl_server_info info = { "V", "P", "1", "u" };
@@ -559,6 +742,11 @@ int main(void)
         RUN(message_size_limit);
         RUN(idle_timeout);
         RUN(peer_identity);
+        RUN(fd_budget_per_uid);
+        RUN(byte_budget_per_uid);
+        RUN(pending_fds_timeout);
+        RUN(accept_pauses_out_of_fds);
+        RUN(raise_fd_limit);
 
         pump();
         ASSERT_EQ(vl_server_n_connections(server), 0);

@@ -131,6 +131,64 @@ TEST(bad_json)
         close(sv[1]);
 }
 
+TEST(strict_json)
+{
+        /* What a lenient reader takes and a strict peer would not: single quotes, trailing
+         * commas, comments, bare words, and invalid UTF-8 (which, echoed in an error reply,
+         * would make the reply itself invalid JSON). */
+        static const char *const bad[] = {
+                "{'method':\"a.B\"}",
+                "{\"method\":'a.B'}",
+                "{\"a\":[1,2,]}",
+                "{\"a\":1,}",
+                "{\"a\":1 /* c */}",
+                "{\"a\":NaN}",
+                "{\"a\":\"\xff\"}",
+                "{\"a\":\"\xc3\x28\"}",
+                "{\"\xed\xa0\x80\":1}",
+                "{\"a\":\"\xf8\x88\x80\x80\x80\"}",
+                "{\"a\":\"\xc0\x80\"}",
+                "{\"a\":\"\x01\"}",
+                "{\"a\":1.}",
+                "{\"a\":+1}",
+                "{\"a\":-}",
+                "{\"a\":\"\\ud800\"}",
+                "{\"a\":\"\\udc00\\ud800\"}",
+                "{\"a\\u0000b\":1}",
+                "{\"a\":\"\\x\"}",
+                "{\"a\" 1}",
+                "{\"a\":tru}",
+                "{\"a\":[1 2]}",
+        };
+        int sv[2], *fds;
+        size_t n;
+        json_object *v;
+        wire_in in;
+
+        pair(sv);
+        wire_in_init(&in, 0);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                send_raw(sv[1], bad[i], strlen(bad[i]) + 1, NULL, 0);
+                ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+                if (next(&in, &v, &fds, &n) != -EBADMSG) {
+                        fprintf(stderr, "accepted: %s\n", bad[i]);
+                        ASSERT_TRUE(false);
+                }
+        }
+        /* Valid UTF-8 and escapes still pass, the NUL escape included: the parameter tables
+         * refuse it where a string must not hold one. */
+        static const char good[] = "{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\\u00e9\\u0000"
+                                   "\\ud83d\\ude00\\/\",\"b\":[-0.5E-3,1e5,0,true,false,null,{}]}";
+        send_raw(sv[1], good, sizeof(good), NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        json_object_put(v);
+        free(fds);
+        wire_in_done(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 TEST(depth_limit)
 {
         char buf[200];
@@ -361,6 +419,7 @@ int main(void)
         RUN(split_message);
         RUN(joined_messages);
         RUN(bad_json);
+        RUN(strict_json);
         RUN(depth_limit);
         RUN(size_limit);
         RUN(fds_with_first_byte);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cert-json.h"
 #include "client.h"
 #include "json-cleanup.h"
 #include "log.h"
@@ -49,7 +50,7 @@ static int call(const char *method, json_object *params, unsigned flags, const c
         }
         if (want) {
                 w = json_tokener_parse(want);
-                if (!json_object_equal(w, r.parameters)) {
+                if (!cert_json_equal(w, r.parameters)) {
                         k = fail(method, want, r.parameters);
                         vl_reply_done(&r);
                         return k;

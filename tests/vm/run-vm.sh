@@ -107,9 +107,13 @@ chmod 0755 "$root/init"
 # it to user space (EPERM from VFIO_DEVICE_BIND_IOMMUFD, or VFIO_SET_IOMMU) unless told that is
 # acceptable. Scenario 3 needs them; on real hardware it is the admin's call.
 unsafe="iommufd.allow_unsafe_interrupts=1 vfio_iommu_type1.allow_unsafe_interrupts=1"
+# Under TCG the kernel's check that the timer interrupt arrives through the remapped IO-APIC
+# sometimes gives up on a loaded host and panics (tests/vm/README.md); KVM guests skip that
+# check for the same reason.
+timer=no_timer_check
 
 # A scenario's budget: "# budget: N" in its file, in seconds of the guest's run after the start
-# marker; about four times what it takes on an idle machine.
+# marker; about three times what it takes with both of the host's cores busy.
 budget=$(sed -n 's/^# budget: \([0-9]*\)$/\1/p' "$here/scenarios/$scenario.sh")
 budget=${budget:-120}
 # Before the start marker: the longest silence seen in a good boot is a few seconds, even with
@@ -125,6 +129,10 @@ mkdir -p "$(dirname "$log")"
 # it to user space (EPERM from VFIO_DEVICE_BIND_IOMMUFD, or VFIO_SET_IOMMU) unless told that is
 # acceptable. Scenario 3 needs them; on real hardware it is the admin's call.
 unsafe="iommufd.allow_unsafe_interrupts=1 vfio_iommu_type1.allow_unsafe_interrupts=1"
+# Under TCG the kernel's check that the timer interrupt arrives through the remapped IO-APIC
+# sometimes gives up on a loaded host and panics (tests/vm/README.md); KVM guests skip that
+# check for the same reason.
+timer=no_timer_check
 
 # One boot, its console in $log. Returns 0 when the scenario ran to its end (passed or not),
 # 2 when the guest never reached the scenario, 1 when the scenario hung or overran its budget.
@@ -135,6 +143,8 @@ boot() {
         # PCIe-to-PCI bridge with two conventional e1000s (one group), an SR-IOV igb.
         # A hotplug slot (pcie-root-port) and the human monitor on a socket: the guest asks for
         # device_add / device_del by printing "HOTPLUG: ..." on the console, monitor.py does it.
+        # One vCPU: with two, a halted vCPU sometimes misses its timer wakeup under TCG and
+        # the boot stalls (tests/vm/README.md).
         qemu-system-x86_64 -accel tcg -M q35,kernel-irqchip=split -cpu max -m 1024 \
                 -smp "${IOASID_VM_SMP:-1}" \
                 -monitor unix:"$work/monitor",server=on,wait=off \
@@ -148,7 +158,7 @@ boot() {
                 -device e1000,bus=br1,addr=2,netdev=n3 -netdev user,id=n3 \
                 -device igb,addr=5,netdev=n4 -netdev user,id=n4 -netdev user,id=n9 \
                 -kernel "$kernel" -initrd "$work/initramfs.gz" \
-                -append "console=ttyS0 intel_iommu=on panic=-1 ioasid.backend=$backend $unsafe $extra ${IOASID_VM_APPEND:-}" \
+                -append "console=ttyS0 intel_iommu=on panic=-1 ioasid.backend=$backend $unsafe $timer $extra ${IOASID_VM_APPEND:-}" \
                 -display none -no-reboot -serial stdio >"$log" 2>&1 &
         qemu=$!
         /usr/bin/python3 "$here/monitor.py" "$work/monitor" "$log" "$qemu" 2>"$log.monitor" &

@@ -1,6 +1,6 @@
 # Seed scenario 5, hotplug: a NIC added through the QEMU monitor shows up in the model (and can
 # be acquired, managed), and disappears from it again when removed.
-# budget: 120
+# budget: 180
 find_new() {
         for d in /sys/bus/pci/devices/*; do
                 [ "$(cat "$d/vendor")" = 0x8086 ] && [ "$(cat "$d/device")" = 0x10d3 ] &&

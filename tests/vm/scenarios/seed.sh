@@ -2,7 +2,7 @@
 # refused, naming it; granted once clean, and the fds work), 2 (a second owner is refused; a
 # host driver cannot bind into the leased group), 3 (the bridge group is taken whole, managed)
 # and 4 (the holder's exit ends the lease and puts drivers back).
-# budget: 180
+# budget: 300
 run() {
         backend=$1
         start_daemon "$backend"

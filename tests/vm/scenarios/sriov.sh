@@ -1,7 +1,7 @@
 # Seed scenario 5, SR-IOV: an igb PF makes 7 VFs at once; the model settles with every VF in a
 # group of its own, and each VF can be acquired (managed: from igbvf to vfio-pci) and is given
 # back to igbvf when its holder exits.
-# budget: 180
+# budget: 300
 run() {
         backend=$1
         start_daemon "$backend"

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Serving calls: a message taken apart, its method found and run, and the replies. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "json-cleanup.h"
+#include "log.h"
+#include "server-internal.h"
+
+void call_clear(vl_link *l)
+{
+        l->call_open = false;
+        l->call_flags = 0;
+        free(l->call_method);
+        l->call_method = NULL;
+        close_many(l->call_fds, l->n_call_fds);
+        free(l->call_fds);
+        l->call_fds = NULL;
+        l->n_call_fds = 0;
+        close_many(l->push_fds, l->n_push_fds);
+        free(l->push_fds);
+        l->push_fds = NULL;
+        l->n_push_fds = 0;
+}
+
+static void call_end(vl_link *l)
+{
+        call_clear(l);
+        /* Pipelined calls may be waiting in the buffer: serve them from the event loop, not
+         * from inside the reply that ended this call. */
+        if (l->defer)
+                sd_event_source_set_enabled(l->defer, SD_EVENT_ONESHOT);
+}
+
+static int link_reply_internal(vl_link *l, const char *error, json_object *parameters,
+                               bool continues)
+{
+        _cleanup_json_ json_object *params = parameters, *msg = NULL;
+        int r;
+
+        if (l->closed)
+                return -ENOTCONN;
+        if (!l->call_open)
+                return -EBADMSG;
+        if (continues && !(l->call_flags & VL_CALL_MORE))
+                return -EPROTO;
+        if (l->call_flags & VL_CALL_ONEWAY) {
+                if (!continues)
+                        call_end(l);
+                return 0;
+        }
+
+        msg = json_object_new_object();
+        if (!msg)
+                return -ENOMEM;
+        if (!params) {
+                params = json_object_new_object();
+                if (!params)
+                        return -ENOMEM;
+        }
+        /* Default-valued keys ("continues": false) are left out: strict peers compare raw
+         * messages. */
+        if (error)
+                json_object_object_add(msg, "error", json_object_new_string(error));
+        json_object_object_add(msg, "parameters", TAKE_PTR(params));
+        if (continues)
+                json_object_object_add(msg, "continues", json_object_new_boolean(true));
+
+        r = link_send(l, msg, !error);
+        if (!continues && !l->closed)
+                call_end(l);
+        return r;
+}
+
+int vl_link_reply(vl_link *l, json_object *parameters)
+{
+        return link_reply_internal(l, NULL, parameters, false);
+}
+
+int vl_link_notify(vl_link *l, json_object *parameters)
+{
+        return link_reply_internal(l, NULL, parameters, true);
+}
+
+int vl_link_error(vl_link *l, const char *error, json_object *parameters)
+{
+        /* Errors carry no fds. */
+        close_many(l->push_fds, l->n_push_fds);
+        l->n_push_fds = 0;
+        return link_reply_internal(l, error, parameters, false);
+}
+
+int vl_link_error_invalid_parameter(vl_link *l, const char *name)
+{
+        json_object *p = json_object_new_object();
+
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, "parameter", json_object_new_string(name));
+        return vl_link_error(l, VL_ERROR_INVALID_PARAMETER, p);
+}
+
+int vl_link_error_errno(vl_link *l, int error)
+{
+        json_object *p = json_object_new_object();
+        const char *name;
+
+        if (!p)
+                return -ENOMEM;
+        error = abs(error);
+        name = strerrorname_np(error);
+        json_object_object_add(p, "errno", json_object_new_int(error));
+        if (name)
+                json_object_object_add(p, "errnoName", json_object_new_string(name));
+        return vl_link_error(l, VL_ERROR_SYSTEM, p);
+}
+
+int vl_link_push_fd(vl_link *l, int fd)
+{
+        int *n;
+
+        if (fd < 0)
+                return -EBADF;
+        if (l->closed || l->n_push_fds >= WIRE_FDS_MAX) {
+                safe_close(fd);
+                return l->closed ? -ENOTCONN : -E2BIG;
+        }
+        n = reallocarray(l->push_fds, l->n_push_fds + 1, sizeof(int));
+        if (!n) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        l->push_fds = n;
+        l->push_fds[l->n_push_fds] = fd;
+        return (int)l->n_push_fds++;
+}
+
+int vl_link_peek_fd(const vl_link *l, unsigned idx)
+{
+        if (idx >= l->n_call_fds || l->call_fds[idx] < 0)
+                return -ENXIO;
+        return l->call_fds[idx];
+}
+
+int vl_link_take_fd(vl_link *l, unsigned idx)
+{
+        if (idx >= l->n_call_fds || l->call_fds[idx] < 0)
+                return -ENXIO;
+        return TAKE_FD(l->call_fds[idx]);
+}
+
+unsigned vl_link_n_fds(const vl_link *l)
+{
+        return (unsigned)l->n_call_fds;
+}
+
+int vl_link_dispatch(vl_link *l, json_object *params, const vl_field *table, void *args)
+{
+        const char *bad = NULL;
+        int r;
+
+        r = vl_dispatch(params, table, args, &bad);
+        if (r == -EINVAL) {
+                r = vl_link_error_invalid_parameter(l, bad);
+                return r < 0 ? r : 1;
+        }
+        return r;
+}
+
+/* ---- serving calls ---- */
+
+static int call_parse(json_object *msg, json_object **ret_method, json_object **ret_params,
+                      unsigned *ret_flags)
+{
+        json_object *method = NULL;
+        json_object *params = NULL;
+        unsigned flags = 0;
+
+        if (!json_object_is_type(msg, json_type_object))
+                return -EBADMSG;
+        json_object_object_foreach (msg, key, value) {
+                bool is_bool = json_object_is_type(value, json_type_boolean);
+
+                if (streq(key, "method")) {
+                        if (!json_object_is_type(value, json_type_string))
+                                return -EBADMSG;
+                        method = value;
+                } else if (streq(key, "parameters")) {
+                        if (!json_object_is_type(value, json_type_object) &&
+                            !json_object_is_type(value, json_type_null))
+                                return -EBADMSG;
+                        params = json_object_is_type(value, json_type_object) ? value : NULL;
+                } else if (streq(key, "more") || streq(key, "oneway") || streq(key, "upgrade")) {
+                        if (!is_bool)
+                                return -EBADMSG;
+                        if (!json_object_get_boolean(value))
+                                continue;
+                        flags |= streq(key, "more")     ? VL_CALL_MORE
+                                 : streq(key, "oneway") ? VL_CALL_ONEWAY
+                                                        : 1u << 8;
+                } else
+                        /* As sd-varlink: a call has no other keys. */
+                        return -EBADMSG;
+        }
+        if (!method || (flags & VL_CALL_MORE && flags & VL_CALL_ONEWAY))
+                return -EBADMSG;
+        *ret_method = method;
+        *ret_params = params;
+        *ret_flags = flags;
+        return 0;
+}
+
+static int call_error_name(vl_link *l, const char *error, const char *key, json_object *value)
+{
+        json_object *p = json_object_new_object();
+
+        if (!p)
+                return -ENOMEM;
+        if (key)
+                json_object_object_add(p, key, json_object_get(value));
+        return vl_link_error(l, error, p);
+}
+
+static int call_run(vl_link *l, const vl_interface *iface, const vl_method *m, json_object *params)
+{
+        _cleanup_json_ json_object *empty = NULL;
+        _cleanup_free_ void *args = NULL;
+        void *userdata = l->server->userdata;
+        const char *bad = NULL;
+        int r;
+
+        if (iface->authorize) {
+                r = iface->authorize(l, m, userdata);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return call_error_name(l, VL_ERROR_PERMISSION_DENIED, NULL, NULL);
+        }
+
+        if (m->args_size > 0) {
+                args = calloc(1, m->args_size);
+                if (!args)
+                        return -ENOMEM;
+                if (m->args_defaults)
+                        memcpy(args, m->args_defaults, m->args_size);
+        }
+        r = vl_dispatch(params, m->fields, args, &bad);
+        if (r == -EINVAL)
+                return vl_link_error_invalid_parameter(l, bad);
+        if (r < 0)
+                return r;
+
+        if (!params) {
+                params = empty = json_object_new_object();
+                if (!params)
+                        return -ENOMEM;
+        }
+        return m->handler(l, params, args, userdata);
+}
+
+int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds)
+{
+        const vl_interface *iface;
+        const vl_method *m;
+        const char *method;
+        json_object *params, *name_json;
+        unsigned flags;
+        bool deferred = false;
+        int r;
+
+        r = call_parse(msg, &name_json, &params, &flags);
+        if (r < 0) {
+                close_many(fds, n_fds);
+                free(fds);
+                return r;
+        }
+
+        l->call_open = true;
+        l->call_flags = flags & (VL_CALL_MORE | VL_CALL_ONEWAY);
+        method = json_object_get_string(name_json);
+        l->call_method = strdup(method);
+        l->call_fds = fds;
+        l->n_call_fds = n_fds;
+        if (!l->call_method)
+                return -ENOMEM;
+
+        /* With a NUL inside, C would look up the name before it: no method has such a name. */
+        r = strlen(method) == (size_t)json_object_get_string_len(name_json)
+                    ? vl_server_find_method(l->server, method, &iface, &m)
+                    : -ENOENT;
+        if (r == -EINVAL || r == -ENXIO) {
+                const char *dot = strrchr(method, '.');
+                _cleanup_json_ json_object *name = json_object_new_string_len(
+                        method, dot ? (int)(dot - method) : (int)strlen(method));
+
+                r = name ? call_error_name(l, VL_ERROR_INTERFACE_NOT_FOUND, "interface", name)
+                         : -ENOMEM;
+        } else if (r == -ENOENT)
+                r = call_error_name(l, VL_ERROR_METHOD_NOT_FOUND, "method", name_json);
+        else if (!m->handler || flags & (1u << 8))
+                r = call_error_name(l, VL_ERROR_METHOD_NOT_IMPLEMENTED, "method", name_json);
+        else if (m->flags & VL_METHOD_REQUIRES_MORE && !(flags & VL_CALL_MORE))
+                r = call_error_name(l, VL_ERROR_EXPECTED_MORE, NULL, NULL);
+        else if (n_fds > 0 && !(m->flags & VL_METHOD_ACCEPT_FDS))
+                /* The fds are closed with the call; say why rather than silently drop them. */
+                r = vl_link_error_invalid_parameter(l, "fileDescriptors");
+        else {
+                unsigned refs = l->n_ref;
+
+                r = call_run(l, iface, m, params);
+                /* A handler that kept a reference replies later, oneway or not: until then the
+                 * call stays open and the next one waits, so its late reply cannot end the
+                 * wrong call. */
+                deferred = l->n_ref > refs;
+        }
+
+        if (r < 0 && !l->closed && l->call_open) {
+                log_debug_errno(r, "varlink: %s failed: %m", method);
+                r = vl_link_error_errno(l, r);
+        }
+        if (!l->closed && l->call_open && l->call_flags & VL_CALL_ONEWAY && (r < 0 || !deferred))
+                call_end(l);
+        return r < 0 && r != -ENOTCONN ? r : 0;
+}
