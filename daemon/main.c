@@ -8,6 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "sandbox.h"
 
 static void help(void)
 {
@@ -133,6 +134,8 @@ int main(int argc, char **argv)
 
         (void)vl_raise_fd_limit();
         r = manager_new(&config, &d);
+        if (r >= 0)
+                r = sandbox_apply(config.fake_kernel != NULL);
         if (r >= 0)
                 r = manager_run(d);
         manager_free(d);

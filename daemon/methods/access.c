@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "audit.h"
 #include "log.h"
 #include "macro.h"
 #include "model.h"
@@ -257,5 +258,9 @@ int access_authorize_admin(vl_link *link, const vl_method *method, void *userdat
         if (!v.allowed)
                 log_notice("uid %u denied io.ioasid.Admin.%s: %s", (unsigned)a.s.uid, method->name,
                            v.reason);
+        if (!v.allowed)
+                audit(AUDIT_REFUSE, LOG_NOTICE, method->name,
+                      .error = "io.ioasid.Admin.PermissionDenied", .uid = AUDIT_ID(a.s.uid),
+                      .pid = AUDIT_ID(vl_link_peer(link)->pid));
         return v.allowed;
 }

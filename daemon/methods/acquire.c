@@ -14,6 +14,7 @@
 
 #include "access.h"
 #include "acquire.h"
+#include "audit.h"
 #include "backend.h"
 #include "daemon-state.h"
 #include "json-cleanup.h"
@@ -54,6 +55,9 @@ static int error_with(vl_link *link, const char *error, json_object *p)
 {
         if (!p)
                 return -ENOMEM;
+        audit(AUDIT_REFUSE, LOG_NOTICE, "refuse", .error = error,
+              .device = json_object_get_string(json_object_object_get(p, "address")),
+              .uid = AUDIT_ID(vl_link_peer(link)->uid), .pid = AUDIT_ID(vl_link_peer(link)->pid));
         return vl_link_error(link, error, p);
 }
 
@@ -481,6 +485,8 @@ static int finish(vl_link *link, daemon_state *m, lease *l, bool created,
         }
         log_info("Lease %s: uid %u (pid %d) acquired %zu device(s), first %s.", lease_id(l),
                  (unsigned)peer->uid, (int)lease_pid(l), n, addresses[0]);
+        audit(AUDIT_GRANT, LOG_INFO, "grant", .lease = lease_id(l), .device = addresses[0],
+              .uid = AUDIT_ID(peer->uid), .pid = AUDIT_ID(lease_pid(l)));
         r = reply_grants(link, l, grants, n);
         if (r < 0 && created)
                 lease_end(l, "the reply could not be sent");

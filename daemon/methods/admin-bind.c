@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin-bind.h"
+#include "audit.h"
 #include "daemon-state.h"
 #include "json-cleanup.h"
 #include "lease.h"
@@ -89,6 +90,9 @@ static void job_done(int result, void *userdata)
                 reason[0] = 0;
         log_info("AUDIT %s %s%s%s: %s", j->driver[0] ? "bind" : "unbind", j->address,
                  j->driver[0] ? " to " : "", j->driver, reason[0] ? reason : "done");
+        audit(AUDIT_BIND, LOG_INFO, j->driver[0] ? "bind" : "unbind", .device = j->address,
+              .driver = j->driver[0] ? j->driver : NULL, .error = reason[0] ? reason : NULL,
+              .uid = AUDIT_ID(vl_link_peer(j->link)->uid));
         if (reason[0])
                 (void)error_bind_failed(j->link, j->address, reason);
         else

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "lease-internal.h"
 #include "log.h"
 #include "managed.h"
@@ -196,6 +197,10 @@ int lease_bind_groups(lease *l, const int *groups, size_t n_groups, lease_bind_d
                         log_info("AUDIT lease=%s uid=%u: binding %zu device(s) of group %d to "
                                  "vfio-pci.",
                                  lease_id(l), (unsigned)lease_uid(l), k, groups[i]);
+                if (k > 0)
+                        audit(AUDIT_BIND, LOG_INFO, "managed bind", .lease = lease_id(l),
+                              .driver = "vfio-pci", .group = AUDIT_ID(groups[i]),
+                              .uid = AUDIT_ID(lease_uid(l)));
         }
         r = worker_start(c->event, bind_in_child, bind_done, j, BIND_TIMEOUT_USEC,
                          c->managed->root_fd, &j->worker);

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "fd-holders.h"
 #include "lease-internal.h"
 #include "log.h"
@@ -141,6 +142,9 @@ static void restore_done(int result, void *userdata)
                                   l->rec.id);
         else
                 log_info("Lease %s: managed devices are back on their drivers.", l->rec.id);
+        audit(AUDIT_BIND, result < 0 ? LOG_WARNING : LOG_INFO,
+              result < 0 ? "managed restore failed" : "managed restore", .lease = l->rec.id,
+              .uid = AUDIT_ID(l->rec.uid));
         /* Whatever the drivers are now, the model reads them again. */
         for (size_t i = 0; i < l->rec.n_devices; i++)
                 leases_refresh_group(&l->table->config, l->rec.devices[i].address);
@@ -159,6 +163,8 @@ static int on_patience(sd_event_source *s, uint64_t usec, void *userdata)
         log_warning("AUDIT lease=%s: the devices were not closed in time; killing the holder "
                     "(pid %d) and whoever has them open.",
                     l->rec.id, (int)l->rec.holder_pid);
+        audit(AUDIT_REVOKE, LOG_WARNING, "release: killing the holder", .lease = l->rec.id,
+              .uid = AUDIT_ID(l->rec.uid), .pid = AUDIT_ID(l->rec.holder_pid));
         if (l->pidfd >= 0 && syscall(SYS_pidfd_send_signal, l->pidfd, SIGKILL, NULL, 0) < 0 &&
             errno != ESRCH)
                 log_warning_errno(errno, "AUDIT lease=%s: cannot kill the holder: %m", l->rec.id);
@@ -193,6 +199,8 @@ void lease_end(lease *l, const char *why)
                 return;
         }
         log_info("Lease %s of uid %u ends: %s.", l->rec.id, (unsigned)l->rec.uid, why);
+        audit(AUDIT_RELEASE, LOG_INFO, why, .lease = l->rec.id, .uid = AUDIT_ID(l->rec.uid),
+              .pid = AUDIT_ID(l->rec.holder_pid));
         l->ending = true;
         /* The kernel lets go of the groups once the holder's copies are closed too. */
         lease_drop_fds(l);

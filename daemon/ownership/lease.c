@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "backend.h"
 #include "json-cleanup.h"
 #include "lease-internal.h"
@@ -410,6 +411,9 @@ void lease_device_changed(lease *l, const model_change *c)
                 log_warning("AUDIT lease=%s uid=%u group=%d: host driver %s bound to %s in a "
                             "leased group; its isolation is gone.",
                             l->rec.id, (unsigned)l->rec.uid, c->group, c->new_driver, c->address);
+                audit(AUDIT_COMPROMISE, LOG_WARNING, "host driver in a leased group",
+                      .lease = l->rec.id, .device = c->address, .driver = c->new_driver,
+                      .group = AUDIT_ID(c->group), .uid = AUDIT_ID(l->rec.uid));
                 publish_compromised(l, c);
                 return;
         case MODEL_DEVICE_REMOVED: {

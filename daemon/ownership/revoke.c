@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "log.h"
 #include "model.h"
 #include "revoke.h"
@@ -113,6 +114,8 @@ static int on_patience(sd_event_source *s, uint64_t usec, void *userdata)
         log_warning("AUDIT revoke lease=%s: the holder (pid %d) did not let go in time; "
                     "killing it.",
                     r->id, (int)lease_pid(r->lease));
+        audit(AUDIT_REVOKE, LOG_WARNING, "revoke: killing the holder", .lease = r->id,
+              .uid = AUDIT_ID(lease_uid(r->lease)), .pid = AUDIT_ID(lease_pid(r->lease)));
         if (pidfd < 0 ||
             (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH))
                 log_warning_errno(pidfd < 0 ? ESRCH : errno,
@@ -176,6 +179,8 @@ int revoke_start(lease *l, vl_link *link, uid_t by)
         log_info("AUDIT revoke lease=%s uid=%u holder=%d by uid=%u: asking the holder to let go "
                  "of %zu device(s).",
                  r->id, (unsigned)lease_uid(l), (int)lease_pid(l), (unsigned)by, r->n);
+        audit(AUDIT_REVOKE, LOG_NOTICE, "revoke", .lease = r->id, .uid = AUDIT_ID(lease_uid(l)),
+              .by_uid = AUDIT_ID(by), .pid = AUDIT_ID(lease_pid(l)));
         /* With the daemon's copies closed, the kernel waits for the holder's alone. */
         lease_drop_fds(l);
         k = worker_start(m->event, unbind_all, unbound, r, 0, m->managed->root_fd, &r->worker);

@@ -8,6 +8,7 @@
  *   vm-client SOCKET refused ERROR ADDR         the acquire must fail with ERROR; prints its
  *                                               parameters
  *   vm-client SOCKET release LEASE
+ *   vm-client SOCKET revoke LEASE               io.ioasid.Admin.Revoke
  *
  * Using the fds: iommufd (VFIO_DEVICE_BIND_IOMMUFD of the cdev, IOMMU_IOAS_ALLOC,
  * VFIO_DEVICE_ATTACH_IOMMUFD_PT), legacy (VFIO_GROUP_GET_DEVICE_FD from the group fd, whose
@@ -180,13 +181,13 @@ static int refused(vl_client *c, const char *error, const char *address)
         return streq(r.error, error) ? 0 : 1;
 }
 
-static int release(vl_client *c, const char *lease)
+static int release(vl_client *c, const char *method, const char *lease)
 {
         json_object *p = json_object_new_object();
         vl_reply r;
 
         json_object_object_add(p, "lease", json_object_new_string(lease));
-        if (call(c, "io.ioasid.Broker.Release", p, &r) < 0) {
+        if (call(c, method, p, &r) < 0) {
                 printf("error %s\n", r.error);
                 return 1;
         }
@@ -199,7 +200,8 @@ int main(int argc, char **argv)
         int k;
 
         if (argc < 3) {
-                fprintf(stderr, "usage: vm-client SOCKET groups|acquire|refused|release ...\n");
+                fprintf(stderr,
+                        "usage: vm-client SOCKET groups|acquire|refused|release|revoke ...\n");
                 return 2;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -216,7 +218,9 @@ int main(int argc, char **argv)
         if (streq(argv[2], "refused") && argc == 5)
                 return refused(c, argv[3], argv[4]);
         if (streq(argv[2], "release") && argc == 4)
-                return release(c, argv[3]);
+                return release(c, "io.ioasid.Broker.Release", argv[3]);
+        if (streq(argv[2], "revoke") && argc == 4)
+                return release(c, "io.ioasid.Admin.Revoke", argv[3]);
         fprintf(stderr, "vm-client: bad arguments\n");
         return 2;
 }
