@@ -46,6 +46,18 @@ int ioasid_get_fd(const ioasid *c);
 /* The daemon's version (org.varlink.service.GetInfo); the string is the connection's. */
 int ioasid_get_version(ioasid *c, const char **ret);
 
+/* What the broker is and holds (io.ioasid.Broker.GetStatus). */
+typedef struct ioasid_status ioasid_status;
+int ioasid_get_status(ioasid *c, ioasid_status **ret);
+ioasid_status *ioasid_status_free(ioasid_status *s);
+const char *ioasid_status_version(const ioasid_status *s);
+/* "iommufd" or "legacy"; NULL when the kernel offers neither. */
+const char *ioasid_status_backend(const ioasid_status *s);
+int ioasid_status_groups(const ioasid_status *s);
+int ioasid_status_viable_groups(const ioasid_status *s);
+int ioasid_status_devices(const ioasid_status *s);
+int ioasid_status_leases(const ioasid_status *s);
+
 /* --- refusals: the last call's varlink error, if the daemon refused it --- */
 
 /* "io.ioasid.Broker.GroupNotViable" etc., or NULL if the last call was not refused. */

@@ -334,6 +334,36 @@ static void test_refusals(void)
         ASSERT_EQ(ioasid_error_errno(NULL), -EREMOTEIO);
 }
 
+/* A broker without a backend leaves it out; a reply without a version is not a status. */
+static void test_status(void)
+{
+        static const step steps[] = {
+                { "{\"parameters\":{\"version\":\"9\",\"groups\":3,\"viableGroups\":1,"
+                  "\"devices\":5,\"leases\":2}}",
+                  0 },
+                { "{\"parameters\":{\"backend\":\"legacy\"}}", 0 },
+        };
+        pid_t pid = peer_start(steps, ELEMENTSOF(steps));
+        ioasid_status *s = NULL;
+        ioasid *c;
+
+        ASSERT_OK(ioasid_connect(sock_path, &c));
+        ASSERT_OK(ioasid_get_status(c, &s));
+        ASSERT_STREQ(ioasid_status_version(s), "9");
+        ASSERT_TRUE(ioasid_status_backend(s) == NULL);
+        ASSERT_EQ(ioasid_status_groups(s), 3);
+        ASSERT_EQ(ioasid_status_viable_groups(s), 1);
+        ASSERT_EQ(ioasid_status_devices(s), 5);
+        ASSERT_EQ(ioasid_status_leases(s), 2);
+        ioasid_status_free(s);
+        s = NULL;
+        ASSERT_ERROR(ioasid_get_status(c, &s), EBADMSG);
+        ASSERT_TRUE(s == NULL);
+        ASSERT_TRUE(ioasid_status_version(NULL) == NULL && ioasid_status_leases(NULL) == -1);
+        ioasid_free(c);
+        peer_wait(pid);
+}
+
 static void test_monitor(void)
 {
         /* Three events, the last one written without its end: process() hands out what is
@@ -422,6 +452,7 @@ int main(void)
         test_acquire_request();
         test_acquire_reply_fds();
         test_refusals();
+        test_status();
         test_monitor();
         test_connect_failures();
         unlink(sock_path);
