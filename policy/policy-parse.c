@@ -290,25 +290,18 @@ static int parse_u32(parse_ctx *c, json_object *v, const char *field, int64_t mi
 /* A positive size: bytes as an integer, or a string with a binary unit ("512M"). */
 static int parse_size(parse_ctx *c, json_object *v, const char *field, uint64_t *ret)
 {
-        char q[64];
-        int64_t i;
+        int64_t i = 0;
         int r;
 
-        if (json_object_is_type(v, json_type_string)) {
-                r = policy_size_from_string(json_object_get_string(v), ret);
-                if (r >= 0 && *ret > 0)
-                        return 0;
-                quote(q, sizeof(q), json_object_get_string(v));
-                return parse_fail(c, -EINVAL,
-                                  "%s: %s is not a size above 0 (bytes, or a number with K, M, "
-                                  "G or T)",
-                                  field, q);
-        }
-        r = parse_u32(c, v, field, 1, (int64_t)POLICY_SIZE_MAX, &i);
-        if (r < 0)
+        if (!json_object_is_type(v, json_type_string)) {
+                r = parse_u32(c, v, field, 1, (int64_t)POLICY_SIZE_MAX, &i);
+                *ret = (uint64_t)i;
                 return r;
-        *ret = (uint64_t)i;
-        return 0;
+        }
+        if (policy_size_from_string(json_object_get_string(v), ret) >= 0 && *ret > 0)
+                return 0;
+        return parse_fail(c, -EINVAL,
+                          "%s: not a size above 0 (bytes, or a number with K, M, G or T)", field);
 }
 
 static int parse_u32_list(parse_ctx *c, json_object *v, const char *field, uint32_t **ret,

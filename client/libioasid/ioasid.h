@@ -139,6 +139,11 @@ int ioasid_acquire_options_set_managed(ioasid_acquire_options *o, bool managed);
 /* Legacy backend: the caller's user is made the owner of the group nodes instead of receiving
  * fds (for VMMs that can only open a path). */
 int ioasid_acquire_options_set_path_mode(ioasid_acquire_options *o, bool path_mode);
+/* Have the broker raise the holder's RLIMIT_MEMLOCK (soft and hard) to at least bytes, within
+ * what policy grants ("maxLockedMemory"; else the Acquire is refused with PermissionDenied).
+ * A VMM with a vfio-pci device pins all guest RAM, charged to its own limit: ask for guest RAM
+ * plus room for ROMs (64 MiB is ample). 0: leave the limit as it is (the default). */
+int ioasid_acquire_options_set_locked_memory(ioasid_acquire_options *o, uint64_t bytes);
 /* The process that will hold the fds, as a pidfd (borrowed; -1 for the caller itself). It
  * must run as the caller's user; the lease ends when it exits. */
 int ioasid_acquire_options_set_holder_pidfd(ioasid_acquire_options *o, int pidfd);
