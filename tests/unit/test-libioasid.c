@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -178,6 +179,8 @@ static void test_acquire_request(void)
         ASSERT_OK(ioasid_acquire_options_set_path_mode(o, false));
         ASSERT_OK(ioasid_acquire_options_set_lease(o, "abc"));
         ASSERT_OK(ioasid_acquire_options_set_holder_pidfd(o, pidfd));
+        ASSERT_ERROR(ioasid_acquire_options_set_locked_memory(o, UINT64_MAX), ERANGE);
+        ASSERT_OK(ioasid_acquire_options_set_locked_memory(o, 64u << 20));
         ASSERT_ERROR(ioasid_acquire(c, o, &l), EREMOTEIO);
         p = echoed_call(c);
         ASSERT_TRUE(json_object_object_get_ex(p, "fds", &v));
@@ -186,7 +189,8 @@ static void test_acquire_request(void)
         json_object_object_get_ex(call, "parameters", &params);
         ASSERT_STREQ(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN),
                      "{\"devices\":[\"0000:00:03.1\",\"0000:00:03.0\"],\"lease\":\"abc\","
-                     "\"pidFileDescriptor\":0,\"managed\":true,\"pathMode\":false}");
+                     "\"pidFileDescriptor\":0,\"managed\":true,\"pathMode\":false,"
+                     "\"lockedMemory\":67108864}");
         json_object_put(p);
         ASSERT_TRUE(l == NULL);
         /* The caller's pidfd is only borrowed. */
