@@ -6,7 +6,7 @@
 # (--locked-memory auto, the policy's maxLockedMemory); QMP query-pci must show the host
 # device's ids, and the lease must end when QEMU exits.
 # needs: clients qemu
-# budget: 300
+# budget: 15
 ctl() { ioasidctl --socket "$SOCK" "$@"; }
 
 # As uid 1000, with an ordinary user's 8 MiB of locked memory.
@@ -20,6 +20,7 @@ as_user() {
 run() {
         backend=$1
         dev=0000:00:03.1
+        t_start=$(cut -d. -f1 /proc/uptime)
         chmod 1777 /tmp
         printf 'root:x:0:0::/root:/bin/sh\nvmuser:x:1000:1000::/tmp:/bin/sh\n' >/etc/passwd
         printf 'root:x:0:\nvmuser:x:1000:\n' >/etc/group
@@ -81,5 +82,6 @@ POLICY
         wait_groups "^$g2 viable 0000:00:03.0=vfio-pci $dev=vfio-pci$"
         ok "the lease ended with QEMU"
         grep -E 'AUDIT|Lease' /tmp/ioasidd.log | sed 's/^/INFO /'
+        echo "INFO the scenario took $(($(cut -d. -f1 /proc/uptime) - t_start)) s"
         kill $DAEMON
 }
