@@ -50,7 +50,8 @@ typedef struct policy_rule {
 
         unsigned allow; /* bit (1u << policy_action) per action */
         unsigned deny;
-        unsigned max_devices; /* 0: no limit */
+        unsigned max_devices;       /* 0: no limit */
+        uint64_t max_locked_memory; /* bytes; 0: grants none */
 } policy_rule;
 
 struct policy {
@@ -66,6 +67,13 @@ static inline bool policy_rule_has_devices(const policy_rule *r)
 {
         return r->n_addresses > 0 || r->n_ids > 0 || r->n_classes > 0;
 }
+
+/* Sizes in the policy fit an rlim_t with room to spare. */
+#define POLICY_SIZE_MAX (UINT64_C(1) << 62)
+
+/* "65536", "64K", "512M", "4g", "1T" (binary units) in bytes: 0, -EINVAL for anything else,
+ * -ERANGE above POLICY_SIZE_MAX. */
+int policy_size_from_string(const char *s, uint64_t *ret);
 
 /* "8086:10d3", "8086:*", case-insensitive: 0, or -EINVAL. */
 int policy_id_from_string(const char *s, policy_id *ret);

@@ -22,7 +22,8 @@ typedef struct parse_ctx {
 
 static const char *const top_keys[] = { "rules", "description", NULL };
 static const char *const rule_keys[] = {
-        "name", "description", "subjects", "devices", "allow", "deny", "maxDevices", NULL,
+        "name", "description", "subjects",        "devices", "allow",
+        "deny", "maxDevices",  "maxLockedMemory", NULL,
 };
 static const char *const subject_keys[] = {
         "any", "uids", "users", "groups", "gids", "units", NULL
@@ -286,6 +287,23 @@ static int parse_u32(parse_ctx *c, json_object *v, const char *field, int64_t mi
         return 0;
 }
 
+/* A positive size: bytes as an integer, or a string with a binary unit ("512M"). */
+static int parse_size(parse_ctx *c, json_object *v, const char *field, uint64_t *ret)
+{
+        int64_t i = 0;
+        int r;
+
+        if (!json_object_is_type(v, json_type_string)) {
+                r = parse_u32(c, v, field, 1, (int64_t)POLICY_SIZE_MAX, &i);
+                *ret = (uint64_t)i;
+                return r;
+        }
+        if (policy_size_from_string(json_object_get_string(v), ret) >= 0 && *ret > 0)
+                return 0;
+        return parse_fail(c, -EINVAL,
+                          "%s: not a size above 0 (bytes, or a number with K, M, G or T)", field);
+}
+
 static int parse_u32_list(parse_ctx *c, json_object *v, const char *field, uint32_t **ret,
                           size_t *ret_n)
 {
@@ -539,6 +557,14 @@ static int parse_rule_actions(parse_ctx *c, json_object *v, policy_rule *rule)
                                           "maxDevices: only limits rules that allow acquire or "
                                           "managed");
                 rule->max_devices = (unsigned)max;
+        }
+        if (json_object_object_get_ex(v, "maxLockedMemory", &x)) {
+                r = parse_size(c, x, "maxLockedMemory", &rule->max_locked_memory);
+                if (r < 0)
+                        return r;
+                if (!(rule->allow & (1u << POLICY_ACQUIRE)))
+                        return parse_fail(c, -EINVAL,
+                                          "maxLockedMemory: only in rules that allow acquire");
         }
         return 0;
 }

@@ -374,6 +374,34 @@ int policy_check_group(const policy *p, const policy_subject *s, const policy_de
         return 0;
 }
 
+int policy_locked_memory_max(const policy *p, const policy_subject *s, uint64_t *ret_max,
+                             const char **ret_rule)
+{
+        const policy_rule *best = NULL;
+
+        if (!p || !s || !ret_max)
+                return -EINVAL;
+        if (s->uid == 0) {
+                *ret_max = UINT64_MAX;
+                if (ret_rule)
+                        *ret_rule = NULL;
+                return 0;
+        }
+        for (size_t i = 0; i < p->n_rules; i++) {
+                const policy_rule *r = &p->rules[i];
+
+                if (r->max_locked_memory == 0 || !(r->allow & (1u << POLICY_ACQUIRE)) ||
+                    !match_subject(r, s, false))
+                        continue;
+                if (!best || r->max_locked_memory > best->max_locked_memory)
+                        best = r;
+        }
+        *ret_max = best ? best->max_locked_memory : 0;
+        if (ret_rule)
+                *ret_rule = best ? best->id : NULL;
+        return 0;
+}
+
 int policy_check_admin(const policy *p, const policy_subject *s, policy_verdict *ret)
 {
         if (!p || !s || !ret)

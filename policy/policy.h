@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -98,6 +99,13 @@ int policy_check(const policy *p, const policy_subject *s, const policy_device *
 int policy_check_group(const policy *p, const policy_subject *s, const policy_device *requested,
                        const policy_device *group_members, size_t n_group_members, policy_action a,
                        unsigned n_would_hold, policy_verdict *ret);
+
+/* The most locked memory (RLIMIT_MEMLOCK, bytes) s may have the daemon give a holder of its:
+ * the largest "maxLockedMemory" of the rules that allow s "acquire" (whatever their devices:
+ * the limit is the process's, not a device's); UINT64_MAX for uid 0; 0 when no rule grants
+ * any. *ret_rule (optional) names the rule that grants it, as in a verdict, or NULL. */
+int policy_locked_memory_max(const policy *p, const policy_subject *s, uint64_t *ret_max,
+                             const char **ret_rule);
 
 /* Whether s may use io.ioasid.Admin. */
 int policy_check_admin(const policy *p, const policy_subject *s, policy_verdict *ret);

@@ -4,14 +4,17 @@
  * numbers, or the group nodes' paths, substituted into its arguments. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "fd-util.h"
 #include "ioasid-internal.h"
+#include "locked-memory.h"
 #include "placeholder.h"
 
 /* The exit codes of ioasidctl(8); 126 and 127 as a shell's when the command cannot run. */
@@ -29,8 +32,10 @@ static struct {
         const char *socket;
         char **devices;
         size_t n_devices;
-        int managed;   /* -1: not given */
-        int path_mode; /* -1: not given; then on when {path:...} is used */
+        int managed;            /* -1: not given */
+        int path_mode;          /* -1: not given; then on when {path:...} is used */
+        uint64_t locked_memory; /* 0: not asked */
+        bool locked_memory_auto;
         bool verbose;
 } arg = { .managed = -1, .path_mode = -1 };
 
@@ -55,7 +60,14 @@ static void help(void)
                "     --managed        let the broker bind the groups' devices to vfio-pci\n"
                "     --path-mode      legacy backend: own the group nodes instead of receiving\n"
                "                      fds; on by default when ARGS use {path:ADDR}\n"
+               "     --locked-memory SIZE|auto\n"
+               "                      have the broker raise COMMAND's locked-memory limit to\n"
+               "                      SIZE (64M, 2G; policy maxLockedMemory); auto: QEMU's\n"
+               "                      guest RAM (-m) plus 64M for ROMs\n"
                "  -v --verbose        say what was granted, on stderr\n\n"
+               "A VMM pins all guest RAM for DMA, charged to its own locked-memory limit\n"
+               "(typically 8M for a user): for QEMU, ioasid-run refuses to start when the\n"
+               "limit would be below -m plus 64M; ask with --locked-memory.\n\n"
                "The legacy backend (kernels without iommufd) serves two kinds of VMM. Those\n"
                "that take a group fd and a container fd get them ({group:ADDR}, {iommufd}).\n"
                "Those that open /dev/vfio/N themselves, as QEMU does with the legacy backend\n"
@@ -87,6 +99,7 @@ static int parse_argv(int argc, char **argv)
                 ARG_SOCKET,
                 ARG_MANAGED,
                 ARG_PATH_MODE,
+                ARG_LOCKED_MEMORY,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -95,6 +108,7 @@ static int parse_argv(int argc, char **argv)
                 { "device", required_argument, NULL, 'd' },
                 { "managed", no_argument, NULL, ARG_MANAGED },
                 { "path-mode", no_argument, NULL, ARG_PATH_MODE },
+                { "locked-memory", required_argument, NULL, ARG_LOCKED_MEMORY },
                 { "verbose", no_argument, NULL, 'v' },
                 {},
         };
@@ -121,6 +135,18 @@ static int parse_argv(int argc, char **argv)
                         break;
                 case ARG_PATH_MODE:
                         arg.path_mode = true;
+                        break;
+                case ARG_LOCKED_MEMORY:
+                        arg.locked_memory_auto = streq(optarg, "auto");
+                        if (!arg.locked_memory_auto &&
+                            (locked_memory_parse(optarg, 0, &arg.locked_memory) < 0 ||
+                             arg.locked_memory == 0)) {
+                                fprintf(stderr,
+                                        "ioasid-run: --locked-memory %s: expected a size such "
+                                        "as 256M or 4G, or auto.\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
                         break;
                 case 'v':
                         arg.verbose = true;
@@ -162,8 +188,7 @@ static int refusal(ioasid *c, int r)
                                                                                      : EXIT_REFUSED;
 }
 
-/* The request. A new Acquire field (a locked-memory budget, once the broker has one) is one
- * more option and one more setter call here. */
+/* The request. A new Acquire field is one more option and one more setter call here. */
 static int build_options(ioasid_acquire_options **ret)
 {
         _cleanup_(ioasid_acquire_options_freep) ioasid_acquire_options *o = NULL;
@@ -175,6 +200,8 @@ static int build_options(ioasid_acquire_options **ret)
                 r = ioasid_acquire_options_set_managed(o, arg.managed);
         if (r >= 0 && arg.path_mode > 0)
                 r = ioasid_acquire_options_set_path_mode(o, true);
+        if (r >= 0 && arg.locked_memory > 0)
+                r = ioasid_acquire_options_set_locked_memory(o, arg.locked_memory);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(o);
@@ -321,6 +348,74 @@ static int check_argv(char **argv)
         return expand_argv(argv, &f, true, "");
 }
 
+static void format_mib(char *buf, size_t size, uint64_t bytes)
+{
+        if (bytes == RLIM_INFINITY)
+                snprintf(buf, size, "unlimited");
+        else
+                snprintf(buf, size, "%" PRIu64 " MiB", (bytes + (1 << 20) - 1) >> 20);
+}
+
+/* Before anything is acquired: QEMU with too little locked memory fails only once the guest's
+ * RAM is mapped for DMA ("vfio_container_dma_map(...) = -12"), so that is said here instead.
+ * The limit COMMAND will have is this process's (exec keeps it), or what is asked for. */
+static int check_locked_memory(char **cmd)
+{
+        char need_s[32], have_s[32];
+        struct rlimit rl;
+        uint64_t need, have;
+        int r = locked_memory_for_qemu(cmd, &need);
+
+        if (r == -ENOENT) {
+                if (!arg.locked_memory_auto)
+                        return 0;
+                fprintf(stderr,
+                        "ioasid-run: --locked-memory auto reads QEMU's -m; %s is not "
+                        "qemu-system-*: give a size.\n",
+                        cmd[0]);
+                return EXIT_USAGE;
+        }
+        if (r < 0) {
+                if (!arg.locked_memory_auto)
+                        return 0; /* not ours to judge: QEMU says what it thinks of it */
+                fprintf(stderr, "ioasid-run: --locked-memory auto cannot read QEMU's -m: give "
+                                "a size.\n");
+                return EXIT_USAGE;
+        }
+        if (arg.locked_memory_auto)
+                arg.locked_memory = need;
+        if (getrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+                return 0;
+        have = MAX((uint64_t)rl.rlim_cur, arg.locked_memory);
+        if (rl.rlim_cur == RLIM_INFINITY || have >= need)
+                return 0;
+        format_mib(need_s, sizeof(need_s), need);
+        format_mib(have_s, sizeof(have_s), have);
+        fprintf(stderr,
+                "ioasid-run: QEMU will pin its guest RAM for DMA and needs about %s of locked "
+                "memory (-m plus 64 MiB for ROMs), but its limit would be %s. Ask the broker "
+                "with --locked-memory auto (or a size; the policy's maxLockedMemory must allow "
+                "it).\n",
+                need_s, have_s);
+        return EXIT_USAGE;
+}
+
+/* The broker raised the limit, or said why not; this makes sure before COMMAND counts on it. */
+static int check_limit_raised(void)
+{
+        char want_s[32], have_s[32];
+        struct rlimit rl;
+
+        if (arg.locked_memory == 0 || getrlimit(RLIMIT_MEMLOCK, &rl) < 0 ||
+            rl.rlim_cur == RLIM_INFINITY || (uint64_t)rl.rlim_cur >= arg.locked_memory)
+                return 0;
+        format_mib(want_s, sizeof(want_s), arg.locked_memory);
+        format_mib(have_s, sizeof(have_s), rl.rlim_cur);
+        fprintf(stderr, "ioasid-run: the locked-memory limit is %s, not the %s asked for.\n",
+                have_s, want_s);
+        return EXIT_FAILED;
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_(ioasid_freep) ioasid *c = NULL;
@@ -336,6 +431,8 @@ int main(int argc, char **argv)
                 return r < 0 ? EXIT_USAGE : 0;
         cmd = argv + optind;
         r = check_argv(cmd);
+        if (r == 0)
+                r = check_locked_memory(cmd);
         if (r != 0)
                 return r;
         if (build_options(&o) < 0)
@@ -351,6 +448,9 @@ int main(int argc, char **argv)
                 return refusal(c, r);
         /* The connection is not needed for the lease: the holder is this pid, which exec keeps. */
         c = ioasid_free(c);
+        r = check_limit_raised();
+        if (r != 0)
+                return r;
 
         grants = calloc(ioasid_lease_n_grants(l) ?: 1, sizeof(run_grant));
         if (!grants || collect(l, grants, &f) < 0 || set_env(l, &f) < 0) {

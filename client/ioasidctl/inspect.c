@@ -311,51 +311,40 @@ int verb_show(int argc, char **argv)
 int verb_status(int argc, char **argv)
 {
         _cleanup_(ioasid_freep) ioasid *c = NULL;
-        _cleanup_(ioasid_group_list_freep) ioasid_group_list *groups = NULL;
-        _cleanup_(ioasid_device_list_freep) ioasid_device_list *devices = NULL;
-        size_t n_groups, viable = 0, leases;
-        const char *version;
+        _cleanup_(ioasid_status_freep) ioasid_status *s = NULL;
+        const char *backend;
         int r, code;
 
         if (ctl_connect(&c, &code) < 0)
                 return code;
-        r = ioasid_get_version(c, &version);
+        r = ioasid_get_status(c, &s);
         if (r < 0)
-                return ctl_fail(c, r, "GetInfo");
-        r = ioasid_list_groups(c, &groups);
-        if (r < 0)
-                return ctl_fail(c, r, "ListGroups");
-        r = ioasid_list_devices(c, &devices);
-        if (r < 0)
-                return ctl_fail(c, r, "ListDevices");
-        n_groups = ioasid_group_list_size(groups);
-        for (size_t i = 0; i < n_groups; i++)
-                viable += ioasid_group_viable(ioasid_group_list_get(groups, i));
-        leases = count_leases(groups);
-
-        /* The broker names its backend only in Acquire replies: there is no call that says it
-         * without acquiring, so status reports it as unknown rather than guessing. */
+                return ctl_fail(c, r, "GetStatus");
+        backend = ioasid_status_backend(s);
         if (arg.json != JSON_OFF) {
                 _cleanup_json_ json_object *o = json_object_new_object();
 
                 if (!o)
                         return EXIT_FAILED;
-                json_object_object_add(o, "version", json_object_new_string(version));
-                json_object_object_add(o, "backend", NULL);
-                json_object_object_add(o, "groups", json_object_new_int64((int64_t)n_groups));
-                json_object_object_add(o, "viableGroups", json_object_new_int64((int64_t)viable));
-                json_object_object_add(
-                        o, "devices",
-                        json_object_new_int64((int64_t)ioasid_device_list_size(devices)));
-                json_object_object_add(o, "leases", json_object_new_int64((int64_t)leases));
+                json_object_object_add(o, "version",
+                                       json_object_new_string(ioasid_status_version(s)));
+                json_object_object_add(o, "backend",
+                                       backend ? json_object_new_string(backend) : NULL);
+                json_object_object_add(o, "groups", json_object_new_int(ioasid_status_groups(s)));
+                json_object_object_add(o, "viableGroups",
+                                       json_object_new_int(ioasid_status_viable_groups(s)));
+                json_object_object_add(o, "devices", json_object_new_int(ioasid_status_devices(s)));
+                json_object_object_add(o, "leases", json_object_new_int(ioasid_status_leases(s)));
                 json_print(o);
                 return EXIT_OK;
         }
         printf("  Broker: %s\n", arg.socket ?: getenv("IOASID_SOCKET") ?: IOASID_DEFAULT_SOCKET);
-        printf(" Version: %s\n", version);
-        printf(" Backend: unknown (the broker reports it only with a lease)\n");
-        printf("  Groups: %zu (%zu viable)\n", n_groups, viable);
-        printf(" Devices: %zu\n", ioasid_device_list_size(devices));
-        printf("  Leases: %zu\n", leases);
+        printf(" Version: %s\n", ioasid_status_version(s));
+        printf(" Backend: %s\n",
+               backend ?: "none (the kernel offers neither iommufd nor VFIO groups)");
+        printf("  Groups: %d (%d viable)\n", ioasid_status_groups(s),
+               ioasid_status_viable_groups(s));
+        printf(" Devices: %d\n", ioasid_status_devices(s));
+        printf("  Leases: %d\n", ioasid_status_leases(s));
         return EXIT_OK;
 }

@@ -2,6 +2,7 @@
 /* Acquire and Release. The request is an options object with setters, so that a new request
  * field (a locked-memory budget, say) is a new function, never a changed structure. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +15,9 @@ struct ioasid_acquire_options {
         size_t n_devices;
         char *lease;
         int holder_pidfd;
-        int managed;   /* -1: not said, so not sent */
-        int path_mode; /* likewise */
+        int managed;            /* -1: not said, so not sent */
+        int path_mode;          /* likewise */
+        uint64_t locked_memory; /* 0: not asked */
 };
 
 struct ioasid_lease {
@@ -89,6 +91,16 @@ int ioasid_acquire_options_set_path_mode(ioasid_acquire_options *o, bool path_mo
         return 0;
 }
 
+int ioasid_acquire_options_set_locked_memory(ioasid_acquire_options *o, uint64_t bytes)
+{
+        if (!o)
+                return -EINVAL;
+        if (bytes > INT64_MAX)
+                return -ERANGE;
+        o->locked_memory = bytes;
+        return 0;
+}
+
 int ioasid_acquire_options_set_holder_pidfd(ioasid_acquire_options *o, int pidfd)
 {
         if (!o)
@@ -141,6 +153,8 @@ static int acquire_params(const ioasid_acquire_options *o, json_object **ret)
                 r = add(p, "managed", json_object_new_boolean(o->managed));
         if (r >= 0 && o->path_mode >= 0)
                 r = add(p, "pathMode", json_object_new_boolean(o->path_mode));
+        if (r >= 0 && o->locked_memory > 0)
+                r = add(p, "lockedMemory", json_object_new_int64((int64_t)o->locked_memory));
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(p);

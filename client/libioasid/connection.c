@@ -121,6 +121,76 @@ int ioasid_get_version(ioasid *c, const char **ret)
         return 0;
 }
 
+/* The reply's parameters, kept whole: the accessors read them. */
+struct ioasid_status {
+        json_object *o;
+};
+
+int ioasid_get_status(ioasid *c, ioasid_status **ret)
+{
+        ioasid_status *s;
+        vl_reply reply;
+        int r;
+
+        if (!c || !ret)
+                return -EINVAL;
+        r = ioasid_call(c, "io.ioasid.Broker.GetStatus", NULL, NULL, 0, &reply);
+        if (r < 0)
+                return r;
+        if (!json_get_string(reply.parameters, "version")) {
+                vl_reply_done(&reply);
+                return -EBADMSG;
+        }
+        s = calloc(1, sizeof(*s));
+        if (!s) {
+                vl_reply_done(&reply);
+                return -ENOMEM;
+        }
+        s->o = TAKE_PTR(reply.parameters);
+        vl_reply_done(&reply);
+        *ret = s;
+        return 0;
+}
+
+ioasid_status *ioasid_status_free(ioasid_status *s)
+{
+        if (s) {
+                json_object_put(s->o);
+                free(s);
+        }
+        return NULL;
+}
+
+const char *ioasid_status_version(const ioasid_status *s)
+{
+        return s ? json_get_string(s->o, "version") : NULL;
+}
+
+const char *ioasid_status_backend(const ioasid_status *s)
+{
+        return s ? json_get_string(s->o, "backend") : NULL;
+}
+
+int ioasid_status_groups(const ioasid_status *s)
+{
+        return s ? json_get_int(s->o, "groups", -1) : -1;
+}
+
+int ioasid_status_viable_groups(const ioasid_status *s)
+{
+        return s ? json_get_int(s->o, "viableGroups", -1) : -1;
+}
+
+int ioasid_status_devices(const ioasid_status *s)
+{
+        return s ? json_get_int(s->o, "devices", -1) : -1;
+}
+
+int ioasid_status_leases(const ioasid_status *s)
+{
+        return s ? json_get_int(s->o, "leases", -1) : -1;
+}
+
 const char *ioasid_error_name(const ioasid *c)
 {
         return c ? c->error : NULL;

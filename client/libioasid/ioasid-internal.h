@@ -44,6 +44,7 @@ json_object *ioasid_error_parameters_json(const ioasid *c);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid *, ioasid_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_group_list *, ioasid_group_list_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_status *, ioasid_status_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_device_list *, ioasid_device_list_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_monitor *, ioasid_monitor_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ioasid_event *, ioasid_event_free);

@@ -46,6 +46,18 @@ int ioasid_get_fd(const ioasid *c);
 /* The daemon's version (org.varlink.service.GetInfo); the string is the connection's. */
 int ioasid_get_version(ioasid *c, const char **ret);
 
+/* What the broker is and holds (io.ioasid.Broker.GetStatus). */
+typedef struct ioasid_status ioasid_status;
+int ioasid_get_status(ioasid *c, ioasid_status **ret);
+ioasid_status *ioasid_status_free(ioasid_status *s);
+const char *ioasid_status_version(const ioasid_status *s);
+/* "iommufd" or "legacy"; NULL when the kernel offers neither. */
+const char *ioasid_status_backend(const ioasid_status *s);
+int ioasid_status_groups(const ioasid_status *s);
+int ioasid_status_viable_groups(const ioasid_status *s);
+int ioasid_status_devices(const ioasid_status *s);
+int ioasid_status_leases(const ioasid_status *s);
+
 /* --- refusals: the last call's varlink error, if the daemon refused it --- */
 
 /* "io.ioasid.Broker.GroupNotViable" etc., or NULL if the last call was not refused. */
@@ -127,6 +139,11 @@ int ioasid_acquire_options_set_managed(ioasid_acquire_options *o, bool managed);
 /* Legacy backend: the caller's user is made the owner of the group nodes instead of receiving
  * fds (for VMMs that can only open a path). */
 int ioasid_acquire_options_set_path_mode(ioasid_acquire_options *o, bool path_mode);
+/* Have the broker raise the holder's RLIMIT_MEMLOCK (soft and hard) to at least bytes, within
+ * what policy grants ("maxLockedMemory"; else the Acquire is refused with PermissionDenied).
+ * A VMM with a vfio-pci device pins all guest RAM, charged to its own limit: ask for guest RAM
+ * plus room for ROMs (64 MiB is ample). 0: leave the limit as it is (the default). */
+int ioasid_acquire_options_set_locked_memory(ioasid_acquire_options *o, uint64_t bytes);
 /* The process that will hold the fds, as a pidfd (borrowed; -1 for the caller itself). It
  * must run as the caller's user; the lease ends when it exits. */
 int ioasid_acquire_options_set_holder_pidfd(ioasid_acquire_options *o, int pidfd);

@@ -32,14 +32,17 @@ static int run(const char *command, const char *action, const char *address, con
 }
 
 /* A sysfs attribute takes the whole value with each write; a file keeps what a shorter write
- * did not cover: truncate, as the attribute would. */
+ * did not cover: truncate, as the attribute would. Opened as the kernel writer opens it (no
+ * symlink anywhere on the path), so a path through a link fails here as it would there. */
 static int write_file(int root_fd, const char *path, const char *value)
 {
-        _cleanup_close_ int fd = openat(root_fd, path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = -EBADF;
         size_t len = strlen(value);
+        int r;
 
-        if (fd < 0)
-                return -errno;
+        r = sysfs_open(root_fd, path, O_WRONLY | O_TRUNC, &fd);
+        if (r < 0)
+                return r;
         if (write(fd, value, len) != (ssize_t)len)
                 return -EIO;
         return 0;

@@ -20,6 +20,7 @@
 #include "json-cleanup.h"
 #include "lease.h"
 #include "log.h"
+#include "memlock.h"
 #include "pci-address.h"
 #include "sync.h"
 
@@ -46,6 +47,7 @@ const vl_field acquire_fields[] = {
         { "pidFileDescriptor", field_fd_index, offsetof(acquire_args, pidfd_index), 0 },
         { "managed", vl_field_bool, offsetof(acquire_args, managed), 0 },
         { "pathMode", vl_field_bool, offsetof(acquire_args, path_mode), 0 },
+        { "lockedMemory", vl_field_uint64, offsetof(acquire_args, locked_memory), 0 },
         {},
 };
 const acquire_args acquire_defaults = { .pidfd_index = -1 };
@@ -604,6 +606,13 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
                                 return error_backend(link, "path mode needs the legacy backend");
                         }
                 }
+        }
+        r = memlock_raise(link, m, peer->uid != 0 ? &s.s : NULL, lease_holder_pidfd_get(l),
+                          lease_pid(l), a->locked_memory);
+        if (r != 0) {
+                if (created)
+                        lease_end(l, "locked memory refused");
+                return r;
         }
         for (size_t i = 0; i < n; i++)
                 if (bind[i])

@@ -13,6 +13,7 @@ typedef struct acquire_args {
         int64_t pidfd_index; /* -1: absent, the caller holds the fds; never negative on the wire */
         bool managed;        /* bind the groups' devices to vfio-pci for the lease */
         bool path_mode;      /* legacy: grant the group nodes to the uid, no fds */
+        uint64_t locked_memory; /* the holder's RLIMIT_MEMLOCK to raise to; 0: leave it */
 } acquire_args;
 
 extern const vl_field acquire_fields[];

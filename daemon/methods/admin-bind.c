@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "json-cleanup.h"
 #include "lease.h"
 #include "log.h"
+#include "macro.h"
 #include "sync.h"
 #include "worker.h"
 
@@ -41,11 +43,19 @@ static int run_job(void *userdata)
 {
         bind_job *j = userdata;
         const managed_sysfs *s = &j->state->managed;
-        char path[64 + SYSFS_NAME_MAX];
+        char path[PATH_MAX + 32], dir[PATH_MAX];
         int r;
 
         if (j->driver[0]) {
-                snprintf(path, sizeof(path), "bus/pci/devices/%s/driver_override", j->address);
+                _cleanup_close_ int dev_fd = -EBADF;
+
+                /* bus/pci/devices/ADDR is a link, which the writer never follows: the device's
+                 * own directory, from that link checked to land in devices/. */
+                r = sysfs_open_device(s->root_fd, j->address, &dev_fd, dir);
+                if (r < 0)
+                        return r;
+                if ((size_t)snprintf(path, sizeof(path), "%s/driver_override", dir) >= sizeof(path))
+                        return -ENAMETOOLONG;
                 r = managed_write(s, path, j->driver);
                 if (r < 0)
                         return r;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "acquire.h"
 #include "broker.h"
+#include "config.h"
 #include "daemon-state.h"
 #include "describe.h"
 #include "json-cleanup.h"
@@ -103,7 +106,48 @@ static int method_monitor(vl_link *link, json_object *params, void *args, void *
         return vl_link_notify(link, TAKE_PTR(p));
 }
 
+/* Distinct leases among the groups' owners: a lease may hold several groups. */
+static int64_t count_leases(const model_group *const *groups, size_t n)
+{
+        int64_t count = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                bool seen = !groups[i]->owner;
+
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = groups[j]->owner == groups[i]->owner;
+                count += !seen;
+        }
+        return count;
+}
+
+static int method_get_status(vl_link *link, json_object *params, void *args, void *userdata)
+{
+        daemon_state *d = userdata;
+        size_t n_groups, n_devices;
+        const model_group *const *groups = model_groups(d->model, &n_groups);
+        _cleanup_json_ json_object *p = json_object_new_object();
+        int64_t viable = 0;
+
+        (void)model_devices(d->model, &n_devices);
+        for (size_t i = 0; i < n_groups; i++)
+                viable += groups[i]->viability.viable;
+        if (!p ||
+            json_object_object_add(p, "version", json_object_new_string(PROJECT_VERSION)) < 0 ||
+            (d->backend && json_object_object_add(p, "backend",
+                                                  json_object_new_string(backend_kind_to_string(
+                                                          backend_get_kind(d->backend)))) < 0) ||
+            json_object_object_add(p, "groups", json_object_new_int64((int64_t)n_groups)) < 0 ||
+            json_object_object_add(p, "viableGroups", json_object_new_int64(viable)) < 0 ||
+            json_object_object_add(p, "devices", json_object_new_int64((int64_t)n_devices)) < 0 ||
+            json_object_object_add(p, "leases",
+                                   json_object_new_int64(count_leases(groups, n_groups))) < 0)
+                return -ENOMEM;
+        return vl_link_reply(link, TAKE_PTR(p));
+}
+
 static const vl_method broker_methods[] = {
+        { .name = "GetStatus", .handler = method_get_status },
         { .name = "ListGroups", .handler = method_list_groups },
         { .name = "GetGroup",
           .handler = method_get_group,

@@ -67,11 +67,20 @@ static void test_inventory(ioasid *c)
         ioasid_group_list *groups, *one;
         ioasid_device_list *devices;
         const ioasid_group *g;
+        ioasid_status *status;
         const char *version;
         size_t n = 0;
 
         ASSERT_OK(ioasid_get_version(c, &version));
         ASSERT_STREQ(version, "0.1");
+        ASSERT_OK(ioasid_get_status(c, &status));
+        ASSERT_STREQ(ioasid_status_version(status), "0.1");
+        ASSERT_STREQ(ioasid_status_backend(status), "iommufd");
+        ASSERT_EQ(ioasid_status_devices(status), 16);
+        ASSERT_EQ(ioasid_status_leases(status), 0);
+        ASSERT_TRUE(ioasid_status_groups(status) >= ioasid_status_viable_groups(status) &&
+                    ioasid_status_viable_groups(status) > 0);
+        ioasid_status_free(status);
         ASSERT_OK(ioasid_list_groups(c, &groups));
         g = find_group(groups, 2);
         ASSERT_TRUE(g && ioasid_group_viable(g) && ioasid_group_n_reasons(g) == 0);

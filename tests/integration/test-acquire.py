@@ -6,14 +6,15 @@
 import json
 import os
 import pwd
+import resource
 import shutil
 import signal
 import struct
 import sys
 import time
 
-from ioasidtest import (SKIP, Client, Fixture, Monitor, as_nobody, expect_error, run, sleeper,
-                        wait_for)
+from ioasidtest import (SKIP, Client, Fixture, Monitor, VarlinkError, as_nobody, expect_error,
+                        run, sleeper, wait_for)
 
 DAEMON, MKFAKESYS = sys.argv[1], sys.argv[2]
 
@@ -171,6 +172,84 @@ def test_policy_for_non_root_acquire():
         # The e1000 group is not nobody's.
         err, e = as_nobody(f, "io.ioasid.Broker.Acquire", {"devices": ["0000:01:01.0"]})
         assert err == "io.ioasid.Broker.PermissionDenied", (err, e)
+
+
+def has_cap_sys_resource():
+    with open("/proc/self/status") as s:
+        eff = [l for l in s if l.startswith("CapEff:")][0].split()[1]
+    return bool(int(eff, 16) & (1 << 24))
+
+
+def acquire_with_limit(f, params, limit=(8 << 20, 8 << 20), nobody=True):
+    """Acquire from a child whose RLIMIT_MEMLOCK starts at limit (an ordinary user's 8 MiB),
+    as nobody or root; returns (error, parameters, the child's limit after the call)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            resource.setrlimit(resource.RLIMIT_MEMLOCK, limit)
+            if nobody:
+                os.setgroups([])
+                os.setgid(NOBODY.pw_gid)
+                os.setuid(NOBODY.pw_uid)
+            try:
+                result = [None, Client(f.sock).call("io.ioasid.Broker.Acquire", params)]
+            except VarlinkError as e:
+                result = [e.error, e.parameters]
+            result.append(resource.getrlimit(resource.RLIMIT_MEMLOCK))
+            os.write(w, json.dumps(result).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    assert data, "the unprivileged client failed"
+    return tuple(json.loads(data))
+
+
+def test_locked_memory():
+    rule = dict(NOBODY_RULE, maxLockedMemory="256M")
+    with fixture(policy={"50-nobody.json": {"rules": [NOBODY_RULE]}}) as f:
+        os.chmod(f.root, 0o755)
+        f.rebind("0000:00:03.0", "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"], "group 2 viable")
+        params = {"devices": ["0000:00:03.1"], "lockedMemory": 128 << 20}
+        err, e, limit = acquire_with_limit(f, params)
+        assert err == "io.ioasid.Broker.PermissionDenied", (err, e)
+        assert "no rule grants uid %d any" % NOBODY.pw_uid in e["reason"], e
+        assert limit == [8 << 20, 8 << 20], limit
+        # Refused before anything was held.
+        assert "owner" not in group(f, 2)
+        f.write_policy("50-nobody.json", {"rules": [rule]})
+        assert f.call("io.ioasid.Admin.ReloadPolicy") == {"rules": 1}
+        err, e, limit = acquire_with_limit(f, dict(params, lockedMemory=512 << 20))
+        assert err == "io.ioasid.Broker.PermissionDenied", (err, e)
+        assert e["reason"] == ('locked memory of 512 MiB asked; rule "nobody-virtio" allows '
+                               'at most 256 MiB'), e
+        assert limit == [8 << 20, 8 << 20], limit
+        # Without lockedMemory the limit stays as it was.
+        err, e, limit = acquire_with_limit(f, {"devices": ["0000:00:03.1"]})
+        assert err is None and limit == [8 << 20, 8 << 20], (err, e, limit)
+        # Root's soft limit is raised up to its hard one: no privilege needed for that.
+        err, e, limit = acquire_with_limit(f, dict(params, lockedMemory=8 << 20),
+                                           limit=(4 << 20, 8 << 20), nobody=False)
+        assert err is None and e["backend"] == "iommufd", (err, e)
+        assert limit == [8 << 20, 8 << 20], limit
+        assert "AUDIT memlock" in f.log()
+        # Another user's limit, soft and hard: that takes CAP_SYS_RESOURCE, which a container
+        # may lack (the VM tier always has it).
+        err, e, limit = acquire_with_limit(f, params)
+        if has_cap_sys_resource():
+            assert err is None and e["backend"] == "iommufd", (err, e)
+            assert limit == [128 << 20, 128 << 20], limit
+        else:
+            assert err == "io.ioasid.Broker.PermissionDenied", (err, e)
+            assert "CAP_SYS_RESOURCE" in e["reason"] and limit == [8 << 20, 8 << 20], (e, limit)
+            assert "owner" not in group(f, 2)
+        expect_error("org.varlink.service.InvalidParameter", acquire, f.client(),
+                     ["0000:00:03.1"], lockedMemory=-1)
 
 
 def test_scenario3_bridge_group_taken_whole():
@@ -505,7 +584,7 @@ def test_bad_requests():
 
 
 run([test_scenario1_refused_then_granted, test_scenario2_second_owner_refused,
-     test_policy_for_non_root_acquire, test_scenario3_bridge_group_taken_whole,
+     test_policy_for_non_root_acquire, test_locked_memory, test_scenario3_bridge_group_taken_whole,
      test_holder_exit_ends_lease, test_restart_keeps_leases, test_host_driver_into_leased_group,
      test_hot_remove_from_lease, test_device_removed_during_refresh, test_legacy_path_mode, test_path_mode_node_repaired_at_start,
      test_dma_blocked_only_while_claimed,

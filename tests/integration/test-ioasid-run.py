@@ -7,6 +7,7 @@
 import json
 import os
 import pwd
+import resource
 import subprocess
 import sys
 
@@ -29,14 +30,18 @@ def group(f, number):
     return f.call("io.ioasid.Broker.GetGroup", {"group": number})["group"]
 
 
-def ioasid_run(f, args, cmd, expect=0, user=None):
+def ioasid_run(f, args, cmd, expect=0, user=None, memlock=None):
     def drop():
+        if memlock:
+            resource.setrlimit(resource.RLIMIT_MEMLOCK, memlock)
+        if not user:
+            return
         os.setgroups([])
         os.setgid(NOBODY.pw_gid)
         os.setuid(NOBODY.pw_uid)
     env = dict(os.environ, IOASID_SOCKET=f.sock)
     p = subprocess.run([RUN] + args + ["--"] + cmd, capture_output=True, text=True, env=env,
-                       timeout=60, preexec_fn=drop if user else None)
+                       timeout=60, preexec_fn=drop if user or memlock else None)
     assert p.returncode == expect, "ioasid-run: exit %d, expected %d\nstdout: %s\nstderr: %s" % (
         p.returncode, expect, p.stdout, p.stderr)
     return p.stdout, p.stderr
@@ -154,5 +159,66 @@ def test_refusals_never_run_the_command():
         assert "{path:ADDR}" in out and "qemu-system-x86_64" in out, out
 
 
+def has_cap_sys_resource():
+    with open("/proc/self/status") as s:
+        eff = [l for l in s if l.startswith("CapEff:")][0].split()[1]
+    return bool(int(eff, 16) & (1 << 24))
+
+
+def test_locked_memory():
+    with fixture() as f:
+        os.chmod(f.root, 0o755)
+        # A stand-in for QEMU: its name is what ioasid-run goes by; it reports its limit.
+        qemu = os.path.join(f.root, "qemu-system-x86_64")
+        with open(qemu, "w") as q:
+            q.write('#!/bin/sh\necho "$(ulimit -l) $(ulimit -H -l)"\n')
+        os.chmod(qemu, 0o755)
+        user = {"memlock": (8 << 20, 8 << 20)}
+        dev = ["--device", "0000:00:00.0", "--managed"]
+        # Too little for -m 64, said before anything is acquired or run.
+        _, err = ioasid_run(f, dev, [qemu, "-m", "64"], expect=2, **user)
+        assert "needs about 128 MiB of locked memory" in err and "would be 8 MiB" in err, err
+        assert "--locked-memory auto" in err, err
+        assert "owner" not in group(f, 0)
+        _, err = ioasid_run(f, dev + ["--locked-memory", "auto"], ["/bin/true"], expect=2)
+        assert "not qemu-system-*" in err, err
+        _, err = ioasid_run(f, dev + ["--locked-memory", "lots"], [qemu], expect=2)
+        assert "expected a size" in err, err
+        # Asked for, without a rule that grants it: the broker refuses, QEMU never runs.
+        f.write_policy("50-nobody.json", {"rules": [{
+            "name": "nobody-all", "subjects": {"uids": [NOBODY.pw_uid]},
+            "allow": ["acquire", "managed"]}]})
+        assert f.call("io.ioasid.Admin.ReloadPolicy") == {"rules": 1}
+        _, err = ioasid_run(f, dev + ["--locked-memory", "auto"], [qemu, "-m", "64"], expect=3,
+                            user=True, **user)
+        assert "PermissionDenied" in err and "no rule grants uid %d any" % NOBODY.pw_uid in err
+        # With one, -m 64 plus 64 MiB is raised for QEMU, soft and hard (for another user's
+        # process that takes CAP_SYS_RESOURCE, which a container may not have).
+        f.write_policy("50-nobody.json", {"rules": [{
+            "name": "nobody-all", "subjects": {"uids": [NOBODY.pw_uid]},
+            "allow": ["acquire", "managed"], "maxLockedMemory": "1G"}]})
+        assert f.call("io.ioasid.Admin.ReloadPolicy") == {"rules": 1}
+        if has_cap_sys_resource():
+            out, _ = ioasid_run(f, dev + ["--locked-memory", "auto"], [qemu, "-m", "64"],
+                                user=True, **user)
+            assert out.split() == ["131072", "131072"], out
+        else:
+            _, err = ioasid_run(f, dev + ["--locked-memory", "auto"], [qemu, "-m", "64"],
+                                expect=3, user=True, **user)
+            assert "CAP_SYS_RESOURCE" in err, err
+        _, err = ioasid_run(f, dev + ["--locked-memory", "2G"], [qemu, "-m", "64"], expect=3,
+                            user=True, **user)
+        assert 'rule "nobody-all" allows at most 1 GiB' in err, err
+        # Enough already: nothing to ask (a limit above 8 MiB takes CAP_SYS_RESOURCE to set).
+        if has_cap_sys_resource():
+            out, _ = ioasid_run(f, dev, [qemu, "-m", "64"], user=True,
+                                memlock=(256 << 20, 256 << 20))
+            assert out.split() == ["262144", "262144"], out
+        # Not QEMU: not judged, and nothing asked.
+        out, _ = ioasid_run(f, dev, ["/bin/sh", qemu], user=True, **user)
+        assert out.split() == ["8192", "8192"], out
+        wait_for(lambda: "owner" not in group(f, 0), "the lease to end")
+
+
 run([test_iommufd_fds_substituted, test_legacy_fds_and_path_mode,
-     test_refusals_never_run_the_command])
+     test_refusals_never_run_the_command, test_locked_memory])

@@ -136,10 +136,12 @@ def test_status():
     with fixture() as f:
         out, _ = ctl(f, "status")
         assert "Version: 0.1" in out and "Devices: 16" in out, out
+        # The fake backend says what it mimics; the broker names it without any lease.
+        assert "Backend: iommufd" in out, out
         out, _ = ctl(f, "status", "--json=short")
         s = json.loads(out)
         groups = f.call("io.ioasid.Broker.ListGroups")["groups"]
-        assert s == {"version": "0.1", "backend": None, "groups": len(groups),
+        assert s == {"version": "0.1", "backend": "iommufd", "groups": len(groups),
                      "viableGroups": sum(g["viable"] for g in groups), "devices": 16,
                      "leases": 0}, s
 

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -178,6 +179,8 @@ static void test_acquire_request(void)
         ASSERT_OK(ioasid_acquire_options_set_path_mode(o, false));
         ASSERT_OK(ioasid_acquire_options_set_lease(o, "abc"));
         ASSERT_OK(ioasid_acquire_options_set_holder_pidfd(o, pidfd));
+        ASSERT_ERROR(ioasid_acquire_options_set_locked_memory(o, UINT64_MAX), ERANGE);
+        ASSERT_OK(ioasid_acquire_options_set_locked_memory(o, 64u << 20));
         ASSERT_ERROR(ioasid_acquire(c, o, &l), EREMOTEIO);
         p = echoed_call(c);
         ASSERT_TRUE(json_object_object_get_ex(p, "fds", &v));
@@ -186,7 +189,8 @@ static void test_acquire_request(void)
         json_object_object_get_ex(call, "parameters", &params);
         ASSERT_STREQ(json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN),
                      "{\"devices\":[\"0000:00:03.1\",\"0000:00:03.0\"],\"lease\":\"abc\","
-                     "\"pidFileDescriptor\":0,\"managed\":true,\"pathMode\":false}");
+                     "\"pidFileDescriptor\":0,\"managed\":true,\"pathMode\":false,"
+                     "\"lockedMemory\":67108864}");
         json_object_put(p);
         ASSERT_TRUE(l == NULL);
         /* The caller's pidfd is only borrowed. */
@@ -334,6 +338,36 @@ static void test_refusals(void)
         ASSERT_EQ(ioasid_error_errno(NULL), -EREMOTEIO);
 }
 
+/* A broker without a backend leaves it out; a reply without a version is not a status. */
+static void test_status(void)
+{
+        static const step steps[] = {
+                { "{\"parameters\":{\"version\":\"9\",\"groups\":3,\"viableGroups\":1,"
+                  "\"devices\":5,\"leases\":2}}",
+                  0 },
+                { "{\"parameters\":{\"backend\":\"legacy\"}}", 0 },
+        };
+        pid_t pid = peer_start(steps, ELEMENTSOF(steps));
+        ioasid_status *s = NULL;
+        ioasid *c;
+
+        ASSERT_OK(ioasid_connect(sock_path, &c));
+        ASSERT_OK(ioasid_get_status(c, &s));
+        ASSERT_STREQ(ioasid_status_version(s), "9");
+        ASSERT_TRUE(ioasid_status_backend(s) == NULL);
+        ASSERT_EQ(ioasid_status_groups(s), 3);
+        ASSERT_EQ(ioasid_status_viable_groups(s), 1);
+        ASSERT_EQ(ioasid_status_devices(s), 5);
+        ASSERT_EQ(ioasid_status_leases(s), 2);
+        ioasid_status_free(s);
+        s = NULL;
+        ASSERT_ERROR(ioasid_get_status(c, &s), EBADMSG);
+        ASSERT_TRUE(s == NULL);
+        ASSERT_TRUE(ioasid_status_version(NULL) == NULL && ioasid_status_leases(NULL) == -1);
+        ioasid_free(c);
+        peer_wait(pid);
+}
+
 static void test_monitor(void)
 {
         /* Three events, the last one written without its end: process() hands out what is
@@ -422,6 +456,7 @@ int main(void)
         test_acquire_request();
         test_acquire_reply_fds();
         test_refusals();
+        test_status();
         test_monitor();
         test_connect_failures();
         unlink(sock_path);

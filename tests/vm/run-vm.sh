@@ -78,6 +78,34 @@ fi
 install -m 0644 "$here/scenarios/lib.sh" "$root/lib.sh"
 install -m 0644 "$here/scenarios/$scenario.sh" "$root/scenario.sh"
 
+# What a scenario needs beyond the daemon, from its "# needs:" line, so that the others boot
+# from a small initramfs: "clients" (ioasidctl, ioasid-run), "qemu" (this host's QEMU with its
+# libraries, and in /usr/share/qemu-vm, for -L, only the firmware a paused -nodefaults guest
+# loads).
+for need in $(sed -n 's/^# needs: //p' "$here/scenarios/$scenario.sh"); do
+        case $need in
+        clients)
+                copy_with_libs "$builddir/client/ioasidctl" /usr/bin/ioasidctl
+                copy_with_libs "$builddir/client/ioasid-run" /usr/bin/ioasid-run
+                ;;
+        qemu)
+                copy_with_libs "$(command -v qemu-system-x86_64)" /usr/bin/qemu-system-x86_64
+                for f in bios-256k.bin kvmvapic.bin; do
+                        src=
+                        for d in /usr/share/qemu /usr/share/seabios; do
+                                [ -n "$src" ] || [ ! -e "$d/$f" ] || src=$d/$f
+                        done
+                        [ -n "$src" ] || { echo "no $f for QEMU: skipping"; exit 77; }
+                        install -D -m 0644 "$(readlink -f "$src")" "$root/usr/share/qemu-vm/$f"
+                done
+                ;;
+        *)
+                echo "$scenario.sh needs \"$need\", which this harness does not know"
+                exit 1
+                ;;
+        esac
+done
+
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
