@@ -6,7 +6,7 @@
 # (--locked-memory auto, the policy's maxLockedMemory); QMP query-pci must show the host
 # device's ids, and the lease must end when QEMU exits.
 # needs: clients qemu
-# budget: 15
+# budget: 60
 ctl() { ioasidctl --socket "$SOCK" "$@"; }
 
 # As uid 1000, with an ordinary user's 8 MiB of locked memory.
