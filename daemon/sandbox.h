@@ -26,6 +26,6 @@ int sandbox_drop_capabilities(void);
 int sandbox_install_seccomp(const sandbox_config *config);
 
 /* Both, from the environment: what main() calls after initialisation. Logs its errors. With
- * --fake-kernel (tests on a generated sysfs) the daemon runs the tests' programs, which would
- * inherit the filter: it gets none. */
+ * --fake-kernel (tests on a generated sysfs) the daemon runs the tests' programs, which play the
+ * kernel and would inherit both: neither is applied. */
 int sandbox_apply(bool fake_kernel);
