@@ -370,8 +370,13 @@ def test_slow_holder_keeps_original_driver():
     # has the fds, but not the worker, so that when the fds close the worker puts the original
     # driver back. (It used to kill the worker, which died as its unbind returned, leaving the
     # device on no driver with driver_override still vfio-pci, and the lease ended anyway.)
+    # The holder asks for 03.0, the device bound for the lease, so that the fd it hands on is
+    # the one the restore's unbind waits for: holding 03.1 (on vfio-pci before, never
+    # unbound) kept nothing waiting, and the test passed only when the restore happened to
+    # take longer than the timeout.
     with fixture(wait_for_close=True, extra_args=["--revoke-timeout", "1"]) as f:
-        holder, reply, keeper = holder_process(f, ["0000:00:03.1"], keeper=True, managed=True)
+        holder, reply, keeper = holder_process(f, ["0000:00:03.0"], keeper=True, managed=True)
+        assert [g["address"] for g in reply["grants"]] == ["0000:00:03.0"], reply
         assert drivers(f, "0000:00:03.0") == ["vfio-pci"]
         c = f.client()
         c.send("io.ioasid.Broker.Release", {"lease": reply["lease"]})
