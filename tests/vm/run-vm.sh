@@ -25,6 +25,7 @@ kernel=$2
 scenario=$3
 backend=$4
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/watchdog.sh"
 
 if [ -z "$kernel" ] || [ ! -e "$kernel" ]; then
         echo "no VM kernel${kernel:+ at $kernel}: skipping (tests/vm/kernel/README.md says how)"
@@ -165,7 +166,7 @@ timer=no_timer_check
 # One boot, its console in $log. Returns 0 when the scenario ran to its end (passed or not),
 # 2 when the guest never reached the scenario, 1 when the scenario hung or overran its budget.
 boot() {
-        local extra=$1 now last size seen=0 started= why
+        local extra=$1
         rm -f "$log" "$log.monitor"
         # The seed thread's machine: two functions in one group (virtio-net, no ACS), a
         # PCIe-to-PCI bridge with two conventional e1000s (one group), an SR-IOV igb.
@@ -191,35 +192,8 @@ boot() {
         qemu=$!
         /usr/bin/python3 "$here/monitor.py" "$work/monitor" "$log" "$qemu" 2>"$log.monitor" &
         monitor=$!
-        last=$SECONDS
-        while kill -0 "$qemu" 2>/dev/null; do
-                sleep 1
-                now=$SECONDS
-                size=$(stat -c %s "$log" 2>/dev/null || echo 0)
-                [ "$size" = "$seen" ] || { seen=$size; last=$now; }
-                if [ -z "$started" ]; then
-                        if grep -q '^VM-START' "$log"; then
-                                started=$now
-                        elif [ $((now - last)) -ge $stall_after ]; then
-                                kill -9 "$qemu" 2>/dev/null
-                                wait "$qemu" "$monitor" 2>/dev/null
-                                return 2
-                        fi
-                        continue
-                fi
-                why=
-                [ $((now - started)) -lt "$budget" ] || why="overran its budget of $budget s"
-                [ $((now - last)) -lt $hang_after ] || why="was silent for $hang_after s"
-                if [ -n "$why" ]; then
-                        kill -9 "$qemu" 2>/dev/null
-                        wait "$qemu" "$monitor" 2>/dev/null
-                        echo "VM-RESULT: the scenario $why" >>"$log"
-                        return 1
-                fi
-        done
-        wait "$qemu" "$monitor" 2>/dev/null
-        grep -q '^VM-START' "$log" || return 2
-        return 0
+        watch_console "$qemu" "$monitor" "$log" "$stall_after" "$hang_after" "$budget" \
+                "the scenario"
 }
 
 start=$SECONDS

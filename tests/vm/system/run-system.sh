@@ -24,6 +24,7 @@ kernel=$2
 image=$3
 tests=$4
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../watchdog.sh"
 
 if [ -z "$kernel" ] || [ ! -e "$kernel" ]; then
         echo "no VM kernel${kernel:+ at $kernel}: skipping (tests/vm/kernel/README.md says how)"
@@ -151,7 +152,6 @@ mkdir -p "$(dirname "$log")"
 # One boot, its console in $log. Returns 0 when the test ran to its end (passed or not), 2 when
 # the guest never reached it, 1 when the test hung or overran its budget.
 boot() {
-        local now last size seen=0 started= why
         rm -f "$log" "$log.monitor"
         # run-vm.sh's machine, plus the root disk in a slot of its own (a group of its own).
         qemu-system-x86_64 -accel tcg -M q35,kernel-irqchip=split -cpu max -m 1024 -smp 1 \
@@ -173,35 +173,8 @@ boot() {
         qemu=$!
         /usr/bin/python3 "$here/../monitor.py" "$work/monitor" "$log" "$qemu" 2>"$log.monitor" &
         monitor=$!
-        last=$SECONDS
-        while kill -0 "$qemu" 2>/dev/null; do
-                sleep 1
-                now=$SECONDS
-                size=$(stat -c %s "$log" 2>/dev/null || echo 0)
-                [ "$size" = "$seen" ] || { seen=$size; last=$now; }
-                if [ -z "$started" ]; then
-                        if grep -q '^VM-START' "$log"; then
-                                started=$now
-                        elif [ $((now - last)) -ge $stall_after ]; then
-                                kill -9 "$qemu" 2>/dev/null
-                                wait "$qemu" "$monitor" 2>/dev/null
-                                return 2
-                        fi
-                        continue
-                fi
-                why=
-                [ $((now - started)) -lt "$budget" ] || why="overran its budget of $budget s"
-                [ $((now - last)) -lt $hang_after ] || why="was silent for $hang_after s"
-                if [ -n "$why" ]; then
-                        kill -9 "$qemu" 2>/dev/null
-                        wait "$qemu" "$monitor" 2>/dev/null
-                        echo "VM-RESULT: the test $why" >>"$log"
-                        return 1
-                fi
-        done
-        wait "$qemu" "$monitor" 2>/dev/null
-        grep -q '^VM-START' "$log" || return 2
-        return 0
+        watch_console "$qemu" "$monitor" "$log" "$stall_after" "$hang_after" "$budget" \
+                "the test"
 }
 
 start=$SECONDS
