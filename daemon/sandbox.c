@@ -93,8 +93,11 @@ static const char *const allowed_syscalls[] = {
         "renameat2",
         "link",
         "linkat",
+        "chmod", /* path mode: the group node through /proc/self/fd (no fchmod on O_PATH) */
         "fchmod",
         "fchmodat",
+        "getxattr", /* path mode: the node's ACL, asked for and removed */
+        "removexattr",
         "chown",
         "fchown",
         "fchownat",
