@@ -420,7 +420,8 @@ int main(int argc, char **argv)
 {
         _cleanup_(ioasid_freep) ioasid *c = NULL;
         _cleanup_(ioasid_acquire_options_freep) ioasid_acquire_options *o = NULL;
-        ioasid_lease *l = NULL; /* never freed: its fds go on to the command */
+        /* Freed only on the ways out that run no command: exec keeps its fds for the command. */
+        _cleanup_(ioasid_lease_freep) ioasid_lease *l = NULL;
         _cleanup_free_ run_grant *grants = NULL;
         run_facts f;
         char **cmd;
