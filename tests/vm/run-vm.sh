@@ -26,6 +26,7 @@ scenario=$3
 backend=$4
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/watchdog.sh"
+. "$here/machine.sh"
 
 if [ -z "$kernel" ] || [ ! -e "$kernel" ]; then
         echo "no VM kernel${kernel:+ at $kernel}: skipping (tests/vm/kernel/README.md says how)"
@@ -168,24 +169,11 @@ timer=no_timer_check
 boot() {
         local extra=$1
         rm -f "$log" "$log.monitor"
-        # The seed thread's machine: two functions in one group (virtio-net, no ACS), a
-        # PCIe-to-PCI bridge with two conventional e1000s (one group), an SR-IOV igb.
-        # A hotplug slot (pcie-root-port) and the human monitor on a socket: the guest asks for
-        # device_add / device_del by printing "HOTPLUG: ..." on the console, monitor.py does it.
+        # The seed thread's machine (machine.sh).
+        vm_machine "$work/monitor"
         # One vCPU: with two, a halted vCPU sometimes misses its timer wakeup under TCG and
         # the boot stalls (tests/vm/README.md).
-        qemu-system-x86_64 -accel tcg -M q35,kernel-irqchip=split -cpu max -m 1024 \
-                -smp "${IOASID_VM_SMP:-1}" \
-                -monitor unix:"$work/monitor",server=on,wait=off \
-                -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off \
-                -device pcie-root-port,id=rp1,chassis=1,slot=1,addr=6 \
-                -device intel-iommu,intremap=on \
-                -device virtio-net-pci,addr=3.0,multifunction=on,netdev=n0 -netdev user,id=n0 \
-                -device virtio-net-pci,addr=3.1,netdev=n1 -netdev user,id=n1 \
-                -device pcie-pci-bridge,id=br1,addr=4 \
-                -device e1000,bus=br1,addr=1,netdev=n2 -netdev user,id=n2 \
-                -device e1000,bus=br1,addr=2,netdev=n3 -netdev user,id=n3 \
-                -device igb,addr=5,netdev=n4 -netdev user,id=n4 -netdev user,id=n9 \
+        qemu-system-x86_64 "${VM_MACHINE[@]}" -smp "${IOASID_VM_SMP:-1}" \
                 -kernel "$kernel" -initrd "$work/initramfs.gz" \
                 -append "console=ttyS0 intel_iommu=on panic=-1 ioasid.backend=$backend $unsafe $timer $extra ${IOASID_VM_APPEND:-}" \
                 -display none -no-reboot -serial stdio >"$log" 2>&1 &

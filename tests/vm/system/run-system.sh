@@ -25,6 +25,7 @@ image=$3
 tests=$4
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../watchdog.sh"
+. "$here/../machine.sh"
 
 if [ -z "$kernel" ] || [ ! -e "$kernel" ]; then
         echo "no VM kernel${kernel:+ at $kernel}: skipping (tests/vm/kernel/README.md says how)"
@@ -154,17 +155,8 @@ mkdir -p "$(dirname "$log")"
 boot() {
         rm -f "$log" "$log.monitor"
         # run-vm.sh's machine, plus the root disk in a slot of its own (a group of its own).
-        qemu-system-x86_64 -accel tcg -M q35,kernel-irqchip=split -cpu max -m 1024 -smp 1 \
-                -monitor unix:"$work/monitor",server=on,wait=off \
-                -global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off \
-                -device pcie-root-port,id=rp1,chassis=1,slot=1,addr=6 \
-                -device intel-iommu,intremap=on \
-                -device virtio-net-pci,addr=3.0,multifunction=on,netdev=n0 -netdev user,id=n0 \
-                -device virtio-net-pci,addr=3.1,netdev=n1 -netdev user,id=n1 \
-                -device pcie-pci-bridge,id=br1,addr=4 \
-                -device e1000,bus=br1,addr=1,netdev=n2 -netdev user,id=n2 \
-                -device e1000,bus=br1,addr=2,netdev=n3 -netdev user,id=n3 \
-                -device igb,addr=5,netdev=n4 -netdev user,id=n4 -netdev user,id=n9 \
+        vm_machine "$work/monitor"
+        qemu-system-x86_64 "${VM_MACHINE[@]}" -smp 1 \
                 -drive file="$work/disk.img",format=raw,if=none,id=d0,cache=unsafe \
                 -device virtio-blk-pci,drive=d0,addr=7 \
                 -kernel "$kernel" "${initrd[@]}" \
