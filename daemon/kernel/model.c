@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ struct model {
         int root_fd;
         const viability_config *cfg;
         unsigned generation;
+        uint64_t version; /* the last one handed to an object */
 
         model_index devices, groups;
 };
@@ -62,6 +64,7 @@ static void device_free(model_device *d)
         free(d->driver);
         free(d->driver_override);
         free(d->cdev);
+        free(d->cache);
         free(d);
 }
 
@@ -70,6 +73,7 @@ static void group_free(model_group *g)
         free(g->type);
         free(g->devices);
         viability_done(&g->viability);
+        free(g->cache);
         free(g);
 }
 
@@ -197,13 +201,44 @@ const model_group *model_find_group(const model *m, int group)
         return group_get(m, group);
 }
 
+/* A group's version moves with its members': its rendering shows them. */
+static void touch_device(model *m, model_device *d)
+{
+        model_group *g = d->group >= 0 ? group_get(m, d->group) : NULL;
+
+        d->version = ++m->version;
+        if (g)
+                g->version = d->version;
+}
+
+void model_set_device_cache(model *m, const model_device *d, void *cache)
+{
+        model_device *own = device_get(m, d->address);
+
+        assert(own == d);
+        free(own->cache);
+        own->cache = cache;
+}
+
+void model_set_group_cache(model *m, const model_group *g, void *cache)
+{
+        model_group *own = group_get(m, g->number);
+
+        assert(own == g);
+        free(own->cache);
+        own->cache = cache;
+}
+
 int model_set_device_owner(model *m, const char *address, void *owner)
 {
         model_device *d = device_get(m, address);
 
         if (!d)
                 return -ENOENT;
-        d->owner = owner;
+        if (d->owner != owner) {
+                d->owner = owner;
+                touch_device(m, d);
+        }
         return 0;
 }
 
@@ -213,6 +248,8 @@ int model_set_group_owner(model *m, int group, void *owner)
 
         if (!g)
                 return -ENOENT;
+        if (g->owner != owner)
+                g->version = ++m->version;
         g->owner = owner;
         return 0;
 }
@@ -298,11 +335,16 @@ static int device_apply(model *m, const sysfs_device *s, model_changes *changes)
         };
         for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
                 r = set_str(strs[i].field, strs[i].value);
-                if (r < 0)
+                if (r < 0) {
+                        /* Half updated is still changed. */
+                        touch_device(m, d);
                         return r;
+                }
                 changed = changed || r > 0;
         }
 
+        if (added || driver_changed || changed)
+                touch_device(m, d);
         c = (model_change){ .group = d->group, .owner = d->owner };
         strcpy(c.address, d->address);
         if (added) {
@@ -394,6 +436,7 @@ static int group_store(model *m, sysfs_group *s, model_group **ret)
                 return r;
         if (r > 0 || !members_equal(g, s)) {
                 g->dirty = true;
+                g->version = ++m->version;
                 free(g->devices);
                 g->devices = TAKE_PTR(s->devices);
                 g->n_devices = s->n_devices;
@@ -454,6 +497,7 @@ static int group_judge(model *m, model_group *g, model_changes *changes)
         viability_done(&g->viability);
         g->viability = v;
         g->fresh = g->dirty = false;
+        g->version = ++m->version;
         return emit(changes, &c, NULL, NULL);
 }
 

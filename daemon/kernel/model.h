@@ -39,6 +39,11 @@ typedef struct model_device {
         int sriov_totalvfs;            /* -1 unless an SR-IOV PF */
         int sriov_numvfs;
         void *owner; /* the lease module's; never touched by the model */
+        /* Changes whenever anything above does, owner included, and only ever grows (all
+         * objects draw from one counter): what a cache of anything derived from the device
+         * keys on. */
+        uint64_t version;
+        void *cache; /* an upper layer's malloc()ed rendering; freed with the device */
 
         /* Private to the model. */
         uint64_t key;
@@ -54,7 +59,9 @@ typedef struct model_group {
         size_t n_foreign; /* members that are not PCI devices */
         bool unreadable;  /* its member list could not be read: not viable */
         viability viability;
-        void *owner; /* the lease module's; never touched by the model */
+        void *owner;      /* the lease module's; never touched by the model */
+        uint64_t version; /* as a device's, and it also changes when a member's does */
+        void *cache;      /* as a device's */
 
         /* Private to the model. */
         size_t index;
@@ -127,6 +134,11 @@ static inline const model_device *model_group_device(const model *m, const model
 {
         return model_find_device(m, g->devices[i]);
 }
+
+/* Hangs an upper layer's malloc()ed rendering on an object (taken, and freed with the object
+ * or the next one set), freeing the one it had. */
+void model_set_device_cache(model *m, const model_device *d, void *cache);
+void model_set_group_cache(model *m, const model_group *g, void *cache);
 
 /* Attach the lease module's owner. -ENOENT if the object does not exist. */
 int model_set_device_owner(model *m, const char *address, void *owner);

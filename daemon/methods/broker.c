@@ -10,6 +10,7 @@
 #include "daemon-state.h"
 #include "describe.h"
 #include "json-cleanup.h"
+#include "listing.h"
 #include "log.h"
 #include "model.h"
 
@@ -29,41 +30,15 @@ static int reply_with(vl_link *link, const char *key, json_object *array)
 static int method_list_groups(vl_link *link, json_object *params, void *args, void *userdata)
 {
         daemon_state *d = userdata;
-        size_t n;
-        const model_group *const *groups = model_groups(d->model, &n);
-        _cleanup_json_ json_object *a = json_object_new_array_ext((int)n);
 
-        if (!a)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *g = describe_group(d->model, groups[i]);
-
-                if (!g || json_object_array_add(a, g) < 0) {
-                        json_object_put(g);
-                        return -ENOMEM;
-                }
-        }
-        return reply_with(link, "groups", TAKE_PTR(a));
+        return reply_with(link, "groups", listing_groups(d->model));
 }
 
 static int method_list_devices(vl_link *link, json_object *params, void *args, void *userdata)
 {
         daemon_state *d = userdata;
-        size_t n;
-        const model_device *const *devices = model_devices(d->model, &n);
-        _cleanup_json_ json_object *a = json_object_new_array_ext((int)n);
 
-        if (!a)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *o = describe_device(devices[i]);
-
-                if (!o || json_object_array_add(a, o) < 0) {
-                        json_object_put(o);
-                        return -ENOMEM;
-                }
-        }
-        return reply_with(link, "devices", TAKE_PTR(a));
+        return reply_with(link, "devices", listing_devices(d->model));
 }
 
 typedef struct get_group_args {
@@ -88,7 +63,7 @@ static int method_get_group(vl_link *link, json_object *params, void *args, void
                         return -ENOMEM;
                 return vl_link_error(link, "io.ioasid.Broker.NoSuchGroup", TAKE_PTR(p));
         }
-        return reply_with(link, "group", describe_group(d->model, g));
+        return reply_with(link, "group", listing_group(d->model, g));
 }
 
 static int method_monitor(vl_link *link, json_object *params, void *args, void *userdata)

@@ -219,6 +219,59 @@ def test_hostile_tree():
         f.alive()
 
 
+def test_listings_follow_changes():
+    """Listings and GetGroup are assembled from descriptions cached per device and group: with
+    every description cached just before it, each kind of change must show in the next listing,
+    and the three views must agree."""
+    def views(f):
+        groups = groups_by_number(f)
+        devices = {d["address"]: d for d in f.call("io.ioasid.Broker.ListDevices")["devices"]}
+        for number, g in groups.items():
+            assert f.call("io.ioasid.Broker.GetGroup", {"group": number})["group"] == g
+            for d in g["devices"]:
+                assert devices[d["address"]] == d, (d, devices[d["address"]])
+        return groups, devices
+
+    with fixture() as f:
+        m = Monitor(f.sock)
+        views(f)
+        f.rebind("0000:00:03.0", "vfio-pci")
+        m.until(lambda e: e["kind"] == "groupChanged" and e["group"] == 2 and e["viable"],
+                "group 2 viable")
+        groups, devices = views(f)
+        assert devices["0000:00:03.0"]["driver"] == "vfio-pci", devices["0000:00:03.0"]
+        assert groups[2]["viable"] is True and groups[2]["reasons"] == [], groups[2]
+        check_matches_tree(f)
+
+        # An owner shows on the group and each of its devices, and goes with the lease.
+        c = f.client()
+        reply = c.call("io.ioasid.Broker.Acquire", {"devices": ["0000:00:03.1"]})
+        fds = c.take_fds()
+        owner = {"uid": 0, "pid": os.getpid(), "lease": reply["lease"]}
+        groups, devices = views(f)
+        assert groups[2]["owner"] == owner, groups[2]
+        assert all(d["owner"] == owner for d in groups[2]["devices"]), groups[2]
+        assert "owner" not in groups[3], groups[3]
+        assert c.call("io.ioasid.Broker.Release", {"lease": reply["lease"]}) == {}
+        for fd in fds:
+            os.close(fd)
+        m.until(lambda e: e["kind"] == "leaseReleased", "leaseReleased")
+        groups, devices = views(f)
+        assert "owner" not in groups[2], groups[2]
+        assert not any("owner" in d for d in devices.values()), devices
+
+        # A device removed leaves both listings and its group.
+        f.fakesys("remove-device", "0000:00:03.1")
+        wait_for(lambda: "0000:00:03.1" not in
+                 {d["address"] for d in f.call("io.ioasid.Broker.ListDevices")["devices"]},
+                 "0000:00:03.1 gone from ListDevices")
+        groups, devices = views(f)
+        assert [d["address"] for d in groups[2]["devices"]] == ["0000:00:03.0"], groups[2]
+        check_matches_tree(f)
+        c.close()
+        m.close()
+
+
 def test_missing_roots():
     with fixture(layout="empty") as f:
         assert f.call("io.ioasid.Broker.ListGroups")["groups"] == []
@@ -227,4 +280,4 @@ def test_missing_roots():
 
 run([test_listings_match_tree, test_identity_domain_note, test_bind_event,
      test_hotplug_and_sriov_events, test_overflow_rescans, test_event_burst_coalesced,
-     test_hostile_tree, test_missing_roots])
+     test_hostile_tree, test_listings_follow_changes, test_missing_roots])

@@ -365,6 +365,65 @@ TEST(scale)
         ASSERT_EQ(model_n_devices(m), 1024);
 }
 
+/* Versions key the daemon's cached descriptions: any change to what a device or group shows
+ * (a group shows its members) must move them, and nothing else may. */
+TEST(versions)
+{
+        _cleanup_(fakesys_free) fakesys f;
+        _cleanup_(model_freep) model *m = NULL;
+        _cleanup_(model_changes_done) model_changes c = {};
+        uint64_t d30, d31, g2, g3;
+        int owner;
+
+        fakesys_new(&f, python, script, "--layout", "seed");
+        ASSERT_OK(model_new(f.sys_fd, NULL, &m));
+        ASSERT_OK(model_scan(m, NULL));
+        d30 = model_find_device(m, "0000:00:03.0")->version;
+        d31 = model_find_device(m, "0000:00:03.1")->version;
+        g2 = model_find_group(m, 2)->version;
+        g3 = model_find_group(m, 3)->version;
+        ASSERT_TRUE(d30 > 0 && d31 > 0 && g2 > 0 && d30 != d31);
+
+        /* Nothing changed: nothing moves. */
+        scan(m, &c);
+        update(m, "0000:00:03.0", &c);
+        ASSERT_EQ(model_find_device(m, "0000:00:03.0")->version, d30);
+        ASSERT_EQ(model_find_group(m, 2)->version, g2);
+
+        /* A driver change moves the device and its group, not its neighbour or other groups. */
+        ASSERT_EQ(fakesys_run(&f, "unbind", "0000:00:03.0"), 0);
+        update(m, "0000:00:03.0", &c);
+        ASSERT_TRUE(model_find_device(m, "0000:00:03.0")->version > d30);
+        ASSERT_TRUE(model_find_group(m, 2)->version > g2);
+        ASSERT_EQ(model_find_device(m, "0000:00:03.1")->version, d31);
+        ASSERT_EQ(model_find_group(m, 3)->version, g3);
+        d30 = model_find_device(m, "0000:00:03.0")->version;
+        g2 = model_find_group(m, 2)->version;
+
+        /* So does an owner, set and taken away, on a device or a group. */
+        ASSERT_OK(model_set_device_owner(m, "0000:00:03.1", &owner));
+        ASSERT_TRUE(model_find_device(m, "0000:00:03.1")->version > d31);
+        ASSERT_TRUE(model_find_group(m, 2)->version > g2);
+        d31 = model_find_device(m, "0000:00:03.1")->version;
+        ASSERT_OK(model_set_device_owner(m, "0000:00:03.1", &owner));
+        ASSERT_EQ(model_find_device(m, "0000:00:03.1")->version, d31);
+        ASSERT_OK(model_set_device_owner(m, "0000:00:03.1", NULL));
+        ASSERT_TRUE(model_find_device(m, "0000:00:03.1")->version > d31);
+        g2 = model_find_group(m, 2)->version;
+        ASSERT_OK(model_set_group_owner(m, 2, &owner));
+        ASSERT_TRUE(model_find_group(m, 2)->version > g2);
+        g2 = model_find_group(m, 2)->version;
+
+        /* A member leaving moves the group; a cache hung on an object goes with it. */
+        model_set_device_cache(m, model_find_device(m, "0000:00:03.1"), strdup("cached"));
+        model_set_group_cache(m, model_find_group(m, 2), strdup("cached"));
+        ASSERT_EQ(fakesys_run(&f, "remove-device", "0000:00:03.1"), 0);
+        ASSERT_OK(model_remove_device(m, "0000:00:03.1", &c));
+        ASSERT_TRUE(!model_find_device(m, "0000:00:03.1"));
+        ASSERT_TRUE(model_find_group(m, 2)->version > g2);
+        ASSERT_STREQ(model_find_group(m, 2)->cache, "cached");
+}
+
 int main(int argc, char **argv)
 {
         ASSERT_TRUE(argc == 3);
@@ -377,6 +436,7 @@ int main(int argc, char **argv)
         RUN(identity_and_config);
         RUN(hostile);
         RUN(scale);
+        RUN(versions);
 
         /* Again without openat2(), as on kernels and sandboxes that lack it. */
         sysfs_set_openat2(false);
