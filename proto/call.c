@@ -82,6 +82,54 @@ int vl_link_reply(vl_link *l, json_object *parameters)
         return link_reply_internal(l, NULL, parameters, false);
 }
 
+typedef struct text_reply {
+        const char *key;
+        size_t key_len, value_len;
+        vl_text_fill fill;
+        void *userdata;
+} text_reply;
+
+#define TEXT_REPLY_HEAD "{\"parameters\":{\""
+#define TEXT_REPLY_TAIL "}}"
+
+static void fill_text_reply(char *buf, size_t len, void *userdata)
+{
+        const text_reply *t = userdata;
+        char *p = buf;
+
+        p = mempcpy(p, TEXT_REPLY_HEAD, strlen(TEXT_REPLY_HEAD));
+        p = mempcpy(p, t->key, t->key_len);
+        p = mempcpy(p, "\":", 2);
+        t->fill(p, t->value_len, t->userdata);
+        p += t->value_len;
+        memcpy(p, TEXT_REPLY_TAIL, strlen(TEXT_REPLY_TAIL));
+}
+
+int vl_link_reply_text(vl_link *l, const char *key, size_t len, vl_text_fill fill, void *userdata)
+{
+        text_reply t = { .key = key,
+                         .key_len = strlen(key),
+                         .value_len = len,
+                         .fill = fill,
+                         .userdata = userdata };
+        int r;
+
+        if (l->closed)
+                return -ENOTCONN;
+        if (!l->call_open)
+                return -EBADMSG;
+        if (l->call_flags & VL_CALL_ONEWAY) {
+                call_end(l);
+                return 0;
+        }
+        r = link_send_text(l,
+                           strlen(TEXT_REPLY_HEAD) + t.key_len + 2 + len + strlen(TEXT_REPLY_TAIL),
+                           fill_text_reply, &t);
+        if (!l->closed)
+                call_end(l);
+        return r;
+}
+
 int vl_link_notify(vl_link *l, json_object *parameters)
 {
         return link_reply_internal(l, NULL, parameters, true);

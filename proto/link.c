@@ -166,18 +166,20 @@ static int link_flush(vl_link *l)
         return 0;
 }
 
-int link_send(vl_link *l, json_object *msg, bool with_fds)
+/* The fds pushed for the call go with a reply, never with an error. */
+static void take_push_fds(vl_link *l, bool with_fds, int **ret_fds, size_t *ret_n)
 {
-        int *fds = NULL;
-        size_t n = 0;
-        int r;
-
+        *ret_fds = NULL;
+        *ret_n = 0;
         if (with_fds) {
-                fds = TAKE_PTR(l->push_fds);
-                n = l->n_push_fds;
+                *ret_fds = TAKE_PTR(l->push_fds);
+                *ret_n = l->n_push_fds;
                 l->n_push_fds = 0;
         }
-        r = wire_out_push(&l->out, msg, fds, n);
+}
+
+static int link_queued(vl_link *l, int r)
+{
         if (r < 0) {
                 log_warning_errno(r, "varlink: cannot queue reply to pid %d, closing: %m",
                                   (int)l->peer.pid);
@@ -185,6 +187,24 @@ int link_send(vl_link *l, json_object *msg, bool with_fds)
                 return -ENOTCONN;
         }
         return link_flush(l);
+}
+
+int link_send(vl_link *l, json_object *msg, bool with_fds)
+{
+        int *fds;
+        size_t n;
+
+        take_push_fds(l, with_fds, &fds, &n);
+        return link_queued(l, wire_out_push(&l->out, msg, fds, n));
+}
+
+int link_send_text(vl_link *l, size_t len, wire_fill_fn fill, void *userdata)
+{
+        int *fds;
+        size_t n;
+
+        take_push_fds(l, true, &fds, &n);
+        return link_queued(l, wire_out_push_text(&l->out, len, fill, userdata, fds, n));
 }
 
 static void link_update_events(vl_link *l)

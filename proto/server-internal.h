@@ -78,6 +78,7 @@ int server_on_epoll(sd_event_source *source, int fd, uint32_t revents, void *use
 /* Queues msg (not consumed) and writes what the socket takes; with_fds: the pushed fds go
  * along. -ENOTCONN when that closed the connection. */
 int link_send(vl_link *l, json_object *msg, bool with_fds);
+int link_send_text(vl_link *l, size_t len, wire_fill_fn fill, void *userdata);
 
 /* call.c */
 /* Serves one message; takes the fds. A negative errno is a protocol error: close. */

@@ -129,6 +129,11 @@ void vl_link_set_disconnect_handler(vl_link *l, void (*cb)(vl_link *link, void *
  * (-ENOTCONN when the peer is gone); on a oneway call they send nothing and return 0. */
 int vl_link_reply(vl_link *l, json_object *parameters);
 int vl_link_notify(vl_link *l, json_object *parameters);
+/* A reply whose parameters are {key: value}, the value being JSON text that fill() writes, len
+ * bytes exactly, straight into the queued message: for large replies assembled from text
+ * rendered earlier. key is a plain identifier; the value is trusted to be valid JSON. */
+typedef void (*vl_text_fill)(char *buf, size_t len, void *userdata);
+int vl_link_reply_text(vl_link *l, const char *key, size_t len, vl_text_fill fill, void *userdata);
 int vl_link_error(vl_link *l, const char *error, json_object *parameters);
 int vl_link_error_invalid_parameter(vl_link *l, const char *name);
 int vl_link_error_errno(vl_link *l, int error);

@@ -59,6 +59,15 @@ void wire_out_done(wire_out *out);
  * on, even on failure. */
 int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds);
 
+/* Writes a message's text in place: exactly the len bytes it was asked for. */
+typedef void (*wire_fill_fn)(char *buf, size_t len, void *userdata);
+
+/* Queues a message of len bytes (the NUL is added here) that fill() writes straight into the
+ * queue: for large messages assembled from text, with no JSON object in between. fds as for
+ * wire_out_push. */
+int wire_out_push_text(wire_out *out, size_t len, wire_fill_fn fill, void *userdata, int *fds,
+                       size_t n_fds);
+
 /* Writes as much as the socket takes. Returns 1 when the queue is empty, 0 when the socket would
  * block, or a negative errno (-EPIPE and friends when the peer is gone). */
 int wire_out_flush(wire_out *out, int fd);

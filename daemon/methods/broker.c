@@ -14,31 +14,18 @@
 #include "log.h"
 #include "model.h"
 
-/* Lists are built whole before the reply: a client sees one consistent picture, and the
- * varlink layer's queue limit bounds what one slow reader can pin. */
-static int reply_with(vl_link *link, const char *key, json_object *array)
-{
-        _cleanup_json_ json_object *p = json_object_new_object();
-
-        if (!p || !array || json_object_object_add(p, key, array) < 0) {
-                json_object_put(array);
-                return -ENOMEM;
-        }
-        return vl_link_reply(link, TAKE_PTR(p));
-}
-
 static int method_list_groups(vl_link *link, json_object *params, void *args, void *userdata)
 {
         daemon_state *d = userdata;
 
-        return reply_with(link, "groups", listing_groups(d->model));
+        return listing_reply_groups(link, d->model);
 }
 
 static int method_list_devices(vl_link *link, json_object *params, void *args, void *userdata)
 {
         daemon_state *d = userdata;
 
-        return reply_with(link, "devices", listing_devices(d->model));
+        return listing_reply_devices(link, d->model);
 }
 
 typedef struct get_group_args {
@@ -63,7 +50,7 @@ static int method_get_group(vl_link *link, json_object *params, void *args, void
                         return -ENOMEM;
                 return vl_link_error(link, "io.ioasid.Broker.NoSuchGroup", TAKE_PTR(p));
         }
-        return reply_with(link, "group", listing_group(d->model, g));
+        return listing_reply_group(link, d->model, g);
 }
 
 static int method_monitor(vl_link *link, json_object *params, void *args, void *userdata)

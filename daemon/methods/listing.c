@@ -12,7 +12,6 @@
 
 #include "describe.h"
 #include "json-cleanup.h"
-#include "json-text.h"
 #include "listing.h"
 
 typedef struct piece {
@@ -92,27 +91,32 @@ static int group_piece(model *m, const model_group *g, const piece **ret, piece 
         return 0;
 }
 
-/* "[" pieces joined by "," "]", as one JSON text value. */
-static json_object *join(const piece *const *pieces, size_t n)
+typedef struct joined {
+        const piece *const *pieces;
+        size_t n;
+} joined;
+
+/* "[" pieces joined by "," "]" */
+static size_t join_len(const piece *const *pieces, size_t n)
 {
-        size_t len = 2 + (n > 0 ? n - 1 : 0), off = 0;
-        char *text;
+        size_t len = 2 + (n > 0 ? n - 1 : 0);
 
         for (size_t i = 0; i < n; i++)
                 len += pieces[i]->len;
-        text = malloc(len + 1);
-        if (!text)
-                return NULL;
-        text[off++] = '[';
-        for (size_t i = 0; i < n; i++) {
+        return len;
+}
+
+static void join_fill(char *buf, size_t len, void *userdata)
+{
+        const joined *j = userdata;
+
+        *buf++ = '[';
+        for (size_t i = 0; i < j->n; i++) {
                 if (i > 0)
-                        text[off++] = ',';
-                memcpy(text + off, pieces[i]->text, pieces[i]->len);
-                off += pieces[i]->len;
+                        *buf++ = ',';
+                buf = mempcpy(buf, j->pieces[i]->text, j->pieces[i]->len);
         }
-        text[off++] = ']';
-        text[off] = 0;
-        return json_text_new(text, len);
+        *buf = ']';
 }
 
 typedef int (*piece_fn)(model *m, const void *object, const piece **ret, piece **ret_owned);
@@ -127,50 +131,58 @@ static int group_piece_fn(model *m, const void *object, const piece **ret, piece
         return group_piece(m, object, ret, ret_owned);
 }
 
-static json_object *listing(model *m, const void *const *objects, size_t n, piece_fn fn)
+static int listing(vl_link *link, const char *key, model *m, const void *const *objects, size_t n,
+                   piece_fn fn)
 {
         _cleanup_free_ const piece **pieces = calloc(n ?: 1, sizeof(*pieces));
         _cleanup_free_ piece **owned = calloc(n ?: 1, sizeof(*owned));
-        json_object *o = NULL;
         size_t n_owned = 0;
         int r = 0;
 
-        for (size_t i = 0; pieces && owned && i < n && r >= 0; i++) {
+        if (!pieces || !owned)
+                return -ENOMEM;
+        for (size_t i = 0; i < n && r >= 0; i++) {
                 owned[n_owned] = NULL;
                 r = fn(m, objects[i], &pieces[i], &owned[n_owned]);
                 n_owned += r >= 0 && owned[n_owned];
         }
-        if (pieces && owned && r >= 0)
-                o = join(pieces, n);
-        for (size_t i = 0; owned && i < n_owned; i++)
+        if (r >= 0)
+                r = vl_link_reply_text(link, key, join_len(pieces, n), join_fill,
+                                       &(joined){ .pieces = pieces, .n = n });
+        for (size_t i = 0; i < n_owned; i++)
                 free(owned[i]);
-        return o;
+        return r;
 }
 
-json_object *listing_devices(model *m)
+int listing_reply_devices(vl_link *link, model *m)
 {
         size_t n;
         const model_device *const *devices = model_devices(m, &n);
 
-        return listing(m, (const void *const *)devices, n, device_piece_fn);
+        return listing(link, "devices", m, (const void *const *)devices, n, device_piece_fn);
 }
 
-json_object *listing_groups(model *m)
+int listing_reply_groups(vl_link *link, model *m)
 {
         size_t n;
         const model_group *const *groups = model_groups(m, &n);
 
-        return listing(m, (const void *const *)groups, n, group_piece_fn);
+        return listing(link, "groups", m, (const void *const *)groups, n, group_piece_fn);
 }
 
-json_object *listing_group(model *m, const model_group *g)
+static void piece_fill(char *buf, size_t len, void *userdata)
+{
+        memcpy(buf, ((const piece *)userdata)->text, len);
+}
+
+int listing_reply_group(vl_link *link, model *m, const model_group *g)
 {
         const piece *p = NULL;
         _cleanup_free_ piece *owned = NULL;
-        char *text;
+        int r;
 
-        if (group_piece(m, g, &p, &owned) < 0)
-                return NULL;
-        text = strndup(p->text, p->len);
-        return text ? json_text_new(text, p->len) : NULL;
+        r = group_piece(m, g, &p, &owned);
+        if (r < 0)
+                return r;
+        return vl_link_reply_text(link, "group", p->len, piece_fill, (void *)p);
 }

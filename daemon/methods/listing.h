@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* ListGroups, ListDevices and GetGroup values, assembled from descriptions (describe.h) that are
- * rendered once per change and cached on the model's objects. Each returns a new JSON text
- * value (json-text.h) for the reply's parameters, or NULL when out of memory. */
-
-#include <json-c/json.h>
+/* The replies of ListGroups, ListDevices and GetGroup, assembled from descriptions (describe.h)
+ * rendered once per change and cached on the model's objects. 0 or a negative errno. */
 
 #include "model.h"
+#include "varlink.h"
 
-json_object *listing_devices(model *m); /* [Device] */
-json_object *listing_groups(model *m);  /* [Group] */
-json_object *listing_group(model *m, const model_group *g);
+int listing_reply_devices(vl_link *link, model *m);                     /* {"devices": [Device]} */
+int listing_reply_groups(vl_link *link, model *m);                      /* {"groups": [Group]} */
+int listing_reply_group(vl_link *link, model *m, const model_group *g); /* {"group": Group} */

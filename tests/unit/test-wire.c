@@ -361,6 +361,88 @@ TEST(writer_partial_writes_and_fds)
         close(sv[1]);
 }
 
+typedef struct blob_fill {
+        char c;
+        size_t n;
+} blob_fill;
+
+/* {"blob":"ccc…"} with n c's, written in place. */
+static void fill_blob(char *buf, size_t len, void *userdata)
+{
+        const blob_fill *b = userdata;
+
+        ASSERT_EQ(len, b->n + strlen("{\"blob\":\"\"}"));
+        buf = mempcpy(buf, "{\"blob\":\"", strlen("{\"blob\":\""));
+        memset(buf, b->c, b->n);
+        memcpy(buf + b->n, "\"}", 2);
+}
+
+static void push_blob(wire_out *out, char c, size_t n, int *fds, size_t n_fds)
+{
+        ASSERT_OK(wire_out_push_text(out, n + strlen("{\"blob\":\"\"}"), fill_blob,
+                                     &(blob_fill){ .c = c, .n = n }, fds, n_fds));
+}
+
+/* Reads one message and checks it is the blob of n c's, and how many fds came with it. */
+static void expect_blob(wire_out *out, int wfd, wire_in *in, int rfd, char c, size_t n,
+                        size_t n_fds)
+{
+        json_object *v = NULL, *blob;
+        int *fds;
+        size_t got_fds;
+
+        for (;;) {
+                ASSERT_TRUE(wire_out_flush(out, wfd) >= 0);
+                if (wire_in_has_message(in) || wire_in_read(in, rfd) > 0) {
+                        if (wire_in_has_message(in))
+                                break;
+                }
+        }
+        ASSERT_EQ(next(in, &v, &fds, &got_fds), 1);
+        ASSERT_EQ(got_fds, n_fds);
+        close_many(fds, got_fds);
+        free(fds);
+        ASSERT_TRUE(json_object_object_get_ex(v, "blob", &blob));
+        ASSERT_EQ(json_object_get_string_len(blob), n);
+        for (size_t i = 0; i < n; i++)
+                ASSERT_TRUE(json_object_get_string(blob)[i] == c);
+        json_object_put(v);
+}
+
+/* Messages written in place; a large one's buffer is kept for the next large one, which must
+ * send its own length and bytes, never the larger buffer's rest. */
+TEST(writer_text_in_place)
+{
+        int sv[2], p[2];
+        wire_out out;
+        wire_in in;
+
+        pair(sv);
+        ASSERT_OK(pipe2(p, O_CLOEXEC));
+        wire_out_init(&out);
+        wire_in_init(&in, 0);
+        push_blob(&out, 'a', 10, NULL, 0);
+        expect_blob(&out, sv[0], &in, sv[1], 'a', 10, 0);
+        push_blob(&out, 'b', 900000, NULL, 0);
+        expect_blob(&out, sv[0], &in, sv[1], 'b', 900000, 0);
+        push_blob(&out, 'c', 300000, one_fd(p[0]), 1);
+        expect_blob(&out, sv[0], &in, sv[1], 'c', 300000, 1);
+        /* Two at once: one from the kept buffer, one fresh. */
+        push_blob(&out, 'd', 700000, NULL, 0);
+        push_blob(&out, 'e', 800000, NULL, 0);
+        expect_blob(&out, sv[0], &in, sv[1], 'd', 700000, 0);
+        expect_blob(&out, sv[0], &in, sv[1], 'e', 800000, 0);
+        push_blob(&out, 'f', 0, NULL, 0);
+        expect_blob(&out, sv[0], &in, sv[1], 'f', 0, 0);
+        ASSERT_TRUE(wire_out_empty(&out));
+        wire_out_done(&out);
+        wire_in_done(&in);
+        close(p[0]);
+        close(p[1]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 TEST(fds_glued_to_a_partial_message_are_refused)
 {
         _cleanup_json_ json_object *big = big_message();
@@ -425,6 +507,7 @@ int main(void)
         RUN(fds_with_first_byte);
         RUN(fds_mid_message_refused);
         RUN(writer_partial_writes_and_fds);
+        RUN(writer_text_in_place);
         RUN(fds_glued_to_a_partial_message_are_refused);
         RUN(writer_refuses_too_many_fds);
         return 0;
