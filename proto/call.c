@@ -32,8 +32,9 @@ static void call_end(vl_link *l)
 {
         call_clear(l);
         /* Pipelined calls may be waiting in the buffer: serve them from the event loop, not
-         * from inside the reply that ended this call. */
-        if (l->defer)
+         * from inside the reply that ended this call. A call that ends while link_process()
+         * serves it needs nothing: its loop goes on to the next message. */
+        if (l->defer && !l->serving)
                 sd_event_source_set_enabled(l->defer, SD_EVENT_ONESHOT);
 }
 

@@ -12,6 +12,9 @@
 #include "log.h"
 #include "server-internal.h"
 
+/* Calls served back to back on one connection before the others get their turn. */
+#define LINK_CALLS_PER_TURN 16u
+
 static void link_process(vl_link *l);
 static void link_update_events(vl_link *l);
 
@@ -162,7 +165,8 @@ static int link_flush(vl_link *l)
         }
         if (link_charge_more(l) < 0)
                 return -ENOTCONN;
-        link_update_events(l);
+        if (!l->serving)
+                link_update_events(l);
         return 0;
 }
 
@@ -251,13 +255,22 @@ static void link_update_fds_timer(vl_link *l)
 static void link_process(vl_link *l)
 {
         _cleanup_(vl_link_unrefp) _unused_ vl_link *ref = vl_link_ref(l);
+        unsigned served = 0;
 
+        l->serving = true;
         while (!l->closed && !l->call_open) {
                 _cleanup_json_ json_object *msg = NULL;
                 int *fds = NULL;
                 size_t n_fds = 0;
                 int r;
 
+                /* A peer that pipelines many calls gets the rest on a later loop turn, after
+                 * the other connections had theirs. */
+                if (served++ >= LINK_CALLS_PER_TURN) {
+                        if (l->defer && wire_in_has_message(&l->in))
+                                (void)sd_event_source_set_enabled(l->defer, SD_EVENT_ONESHOT);
+                        break;
+                }
                 r = wire_in_next(&l->in, &msg, &fds, &n_fds);
                 if (r == 0)
                         break;
@@ -266,11 +279,13 @@ static void link_process(vl_link *l)
                 if (r < 0) {
                         log_debug_errno(r, "varlink: protocol error from pid %d, closing: %m",
                                         (int)l->peer.pid);
+                        l->serving = false;
                         vl_link_close(l);
                         return;
                 }
                 link_idle_rearm(l);
         }
+        l->serving = false;
         if (l->closed)
                 return;
         if (l->eof && !l->call_open && wire_out_empty(&l->out)) {
