@@ -70,7 +70,7 @@ static int wire_in_reserve(wire_in *in, size_t want)
         need = pending + want;
         if (need <= in->alloc)
                 return 0;
-        n = MAX(need, MAX(in->alloc * 2, (size_t)4096));
+        n = MAX(need, MAX(in->alloc * 2, (size_t)WIRE_IN_CHUNK));
         /* One byte of slack past the limit is what tells an oversized message from a full one. */
         n = MIN(n, in->max_message + 1);
         if (n < need)
@@ -83,33 +83,62 @@ static int wire_in_reserve(wire_in *in, size_t want)
         return 0;
 }
 
+/* After a large message: what is left (the start of the next one) moves to a buffer of its own
+ * size, rather than a connection keeping the largest message it ever sent for as long as it
+ * pipelines. */
+static void wire_in_shrink(wire_in *in)
+{
+        size_t pending = in->size - in->start, n;
+        char *b;
+
+        if (in->alloc <= WIRE_IN_KEEP || pending > in->alloc / 4)
+                return;
+        memmove(in->buf, in->buf + in->start, pending);
+        in->size = pending;
+        in->start = 0;
+        n = MAX(pending, (size_t)WIRE_IN_CHUNK);
+        b = realloc(in->buf, n);
+        if (!b)
+                return; /* still valid, only larger than it needs to be */
+        in->buf = b;
+        in->alloc = n;
+}
+
 int wire_in_read(wire_in *in, int fd)
 {
         union {
                 struct cmsghdr hdr;
                 char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
         } control;
-        struct iovec iov;
+        char spill[WIRE_IN_SPILL];
+        struct iovec iov[2];
         struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
+                .msg_iov = iov,
+                .msg_iovlen = 2,
                 .msg_control = &control,
                 .msg_controllen = sizeof(control),
         };
         bool at_message_start = in->size == in->start;
-        size_t space;
+        size_t space, room, over;
         ssize_t n;
         int r;
 
         if (in->size - in->start >= in->max_message)
                 return -EMSGSIZE;
-        /* Start small and double: most messages are small, and a buffer is memory charged to
-         * the peer's uid for as long as it holds a partial message. */
-        r = wire_in_reserve(in, MIN((size_t)4096, in->max_message + 1 - (in->size - in->start)));
+        /* Most messages are small: the buffer starts below the size glibc serves from its
+         * per-thread cache (a larger one makes every malloc() sweep the fast bins), and what a
+         * read brings past it lands on the stack first, then the buffer grows to hold it. A
+         * buffer is memory charged to the peer's uid for as long as it holds a partial
+         * message. */
+        r = wire_in_reserve(
+                in, MIN((size_t)WIRE_IN_CHUNK, in->max_message + 1 - (in->size - in->start)));
         if (r < 0)
                 return r;
         space = in->alloc - in->size;
-        iov = (struct iovec){ .iov_base = in->buf + in->size, .iov_len = space };
+        /* Never past the one byte of slack over the limit. */
+        room = in->max_message + 1 - in->size;
+        iov[0] = (struct iovec){ .iov_base = in->buf + in->size, .iov_len = space };
+        iov[1] = (struct iovec){ .iov_base = spill, .iov_len = MIN(sizeof(spill), room - space) };
 
         n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0) {
@@ -148,7 +177,15 @@ int wire_in_read(wire_in *in, int fd)
         if (mh.msg_flags & MSG_CTRUNC)
                 return -EBADMSG;
 
-        in->size += (size_t)n;
+        over = (size_t)n > space ? (size_t)n - space : 0;
+        in->size += (size_t)n - over;
+        if (over > 0) {
+                r = wire_in_reserve(in, over);
+                if (r < 0)
+                        return r;
+                memcpy(in->buf + in->size, spill, over);
+                in->size += over;
+        }
         return (int)MIN(n, (ssize_t)INT32_MAX);
 }
 
@@ -193,6 +230,7 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
         in->start += len + 1;
         in->scanned = 0;
         wire_in_release_if_empty(in);
+        wire_in_shrink(in);
         if (ret_fds) {
                 *ret_fds = TAKE_PTR(in->fds);
                 *ret_n_fds = in->n_fds;

@@ -16,6 +16,12 @@
 #define WIRE_FDS_MAX             253u /* SCM_MAX_FD */
 #define WIRE_MESSAGE_SIZE_MAX    (16u * 1024u * 1024u)
 #define WIRE_QUEUED_MESSAGES_MAX (64u * 1024u)
+/* An input buffer starts this large (just under glibc's 1 KiB small-chunk bound), takes what a
+ * read brings past it through a stack buffer this large, and is cut back to the unread bytes
+ * after a message consumed from a buffer larger than WIRE_IN_KEEP. */
+#define WIRE_IN_CHUNK 1000u
+#define WIRE_IN_SPILL (16u * 1024u)
+#define WIRE_IN_KEEP  (16u * 1024u)
 
 typedef struct wire_msg wire_msg;
 

@@ -401,6 +401,50 @@ TEST(fds_glued_to_a_partial_message_are_refused)
         close(sv[1]);
 }
 
+/* A connection that pipelines does not keep a buffer sized for the largest message it sent:
+ * once that is consumed, what is left moves to a buffer of its own size. */
+TEST(buffer_shrinks_after_a_large_message)
+{
+        static const size_t blob = 100000;
+        char *data = malloc(blob + 32);
+        int sv[2], *fds;
+        size_t n, len;
+        json_object *v;
+        wire_in in;
+
+        len = (size_t)sprintf(data, "{\"a\":\"");
+        memset(data + len, 'z', blob);
+        len += blob;
+        len += (size_t)sprintf(data + len, "\"}") + 1;
+        /* The start of the next message, in the same stream. */
+        memcpy(data + len, "{\"x\":", 5);
+        pair(sv);
+        wire_in_init(&in, 0);
+        send_raw(sv[1], data, len + 5, NULL, 0);
+        while (in.size - in.start < len + 5)
+                ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_TRUE(in.alloc > blob);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_EQ(json_object_get_string_len(json_object_object_get(v, "a")), (int)blob);
+        json_object_put(v);
+        free(fds);
+        ASSERT_EQ(in.size - in.start, 5);
+        ASSERT_TRUE(in.alloc <= WIRE_IN_KEEP);
+        /* The rest of that message still reads, and then an idle reader holds no buffer. */
+        send_raw(sv[1], "1}", 3, NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_EQ(json_object_get_int(json_object_object_get(v, "x")), 1);
+        json_object_put(v);
+        free(fds);
+        ASSERT_EQ(in.alloc, 0);
+        ASSERT_TRUE(in.buf == NULL);
+        wire_in_done(&in);
+        free(data);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 TEST(writer_refuses_too_many_fds)
 {
         _cleanup_json_ json_object *v = json_object_new_object();
@@ -426,6 +470,7 @@ int main(void)
         RUN(fds_mid_message_refused);
         RUN(writer_partial_writes_and_fds);
         RUN(fds_glued_to_a_partial_message_are_refused);
+        RUN(buffer_shrinks_after_a_large_message);
         RUN(writer_refuses_too_many_fds);
         return 0;
 }
