@@ -96,7 +96,7 @@ unsigned vl_link_call_flags(const vl_link *l)
 
 const char *vl_link_call_method(const vl_link *l)
 {
-        return l->call_method;
+        return l->call_method ? json_object_get_string(l->call_method) : NULL;
 }
 
 vl_server *vl_link_server(const vl_link *l)
@@ -170,7 +170,7 @@ static int link_flush(vl_link *l)
         return 0;
 }
 
-int link_send(vl_link *l, json_object *msg, bool with_fds)
+int link_send(vl_link *l, const wire_member *members, size_t n_members, bool with_fds)
 {
         int *fds = NULL;
         size_t n = 0;
@@ -181,7 +181,7 @@ int link_send(vl_link *l, json_object *msg, bool with_fds)
                 n = l->n_push_fds;
                 l->n_push_fds = 0;
         }
-        r = wire_out_push(&l->out, msg, fds, n);
+        r = wire_out_push_members(&l->out, members, n_members, fds, n);
         if (r < 0) {
                 log_warning_errno(r, "varlink: cannot queue reply to pid %d, closing: %m",
                                   (int)l->peer.pid);
@@ -259,9 +259,6 @@ static void link_process(vl_link *l)
 
         l->serving = true;
         while (!l->closed && !l->call_open) {
-                _cleanup_json_ json_object *msg = NULL;
-                int *fds = NULL;
-                size_t n_fds = 0;
                 int r;
 
                 /* A peer that pipelines many calls gets the rest on a later loop turn, after
@@ -271,11 +268,9 @@ static void link_process(vl_link *l)
                                 (void)sd_event_source_set_enabled(l->defer, SD_EVENT_ONESHOT);
                         break;
                 }
-                r = wire_in_next(&l->in, &msg, &fds, &n_fds);
+                r = call_serve_next(l);
                 if (r == 0)
                         break;
-                if (r > 0)
-                        r = call_handle_message(l, msg, fds, n_fds);
                 if (r < 0) {
                         log_debug_errno(r, "varlink: protocol error from pid %d, closing: %m",
                                         (int)l->peer.pid);

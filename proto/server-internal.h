@@ -62,7 +62,7 @@ struct vl_link {
         /* The call being served. */
         bool call_open;
         unsigned call_flags;
-        char *call_method;
+        json_object *call_method; /* a string */
         int *call_fds;
         size_t n_call_fds;
         int *push_fds;
@@ -79,11 +79,12 @@ int vl_server_find_method(vl_server *s, const char *method, const vl_interface *
 
 /* link.c */
 int server_on_epoll(sd_event_source *source, int fd, uint32_t revents, void *userdata);
-/* Queues msg (not consumed) and writes what the socket takes; with_fds: the pushed fds go
- * along. -ENOTCONN when that closed the connection. */
-int link_send(vl_link *l, json_object *msg, bool with_fds);
+/* Queues the message of these members and writes what the socket takes; with_fds: the pushed
+ * fds go along. -ENOTCONN when that closed the connection. */
+int link_send(vl_link *l, const wire_member *members, size_t n_members, bool with_fds);
 
 /* call.c */
-/* Serves one message; takes the fds. A negative errno is a protocol error: close. */
-int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds);
+/* Serves the next message buffered: 1 when there was one, 0 when none is complete, a negative
+ * errno for a protocol error (close). */
+int call_serve_next(vl_link *l);
 void call_clear(vl_link *l);

@@ -26,8 +26,6 @@ void wire_in_done(wire_in *in)
         close_many(in->fds, in->n_fds);
         free(in->fds);
         free(in->buf);
-        if (in->tok)
-                json_tokener_free(in->tok);
         *in = (wire_in){ .max_message = in->max_message };
 }
 
@@ -189,11 +187,14 @@ int wire_in_read(wire_in *in, int fd)
         return (int)MIN(n, (ssize_t)INT32_MAX);
 }
 
-int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fds)
+/* The next message, parsed as one value into *ret, or else member by member into cb. */
+static int next(wire_in *in, json_object **ret, json_member_cb cb, void *userdata, int **ret_fds,
+                size_t *ret_n_fds)
 {
-        json_object *v;
+        json_object *v = NULL;
         const char *begin, *nul;
-        size_t len, end;
+        size_t len;
+        int r;
 
         if (in->size == in->start)
                 return 0;
@@ -205,26 +206,16 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
         }
         len = (size_t)(nul - begin);
 
-        if (!in->tok) {
-                /* The default depth (32) is what sd-varlink and json-c agree on. Strict: a
-                 * lenient reader takes single quotes, comments and trailing commas that other
-                 * peers refuse; and a string that is not UTF-8 would make any reply echoing it
-                 * invalid JSON. */
-                in->tok = json_tokener_new();
-                if (!in->tok)
-                        return -ENOMEM;
-                json_tokener_set_flags(in->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        }
-        json_tokener_reset(in->tok);
-        v = json_check_strict(begin, len, JSON_TOKENER_DEFAULT_DEPTH) >= 0
-                    ? json_tokener_parse_ex(in->tok, begin, (int)len)
-                    : NULL;
-        end = v ? json_tokener_get_parse_end(in->tok) : 0;
-        /* Exactly one JSON value per message; only whitespace may follow it. */
-        if (v && (json_tokener_get_error(in->tok) != json_tokener_success ||
-                  strspn(begin + end, " \t\r\n") != len - end)) {
-                json_object_put(v);
-                v = NULL;
+        /* The default depth (32) is what sd-varlink and json-c agree on. Strict: a lenient
+         * reader takes single quotes, comments and trailing commas that other peers refuse;
+         * and a string that is not UTF-8 would make any reply echoing it invalid JSON. A
+         * message is one value (null is none), only whitespace around it. */
+        if (cb)
+                r = json_parse_strict_members(begin, len, WIRE_JSON_DEPTH_MAX, cb, userdata);
+        else {
+                r = json_parse_strict(begin, len, WIRE_JSON_DEPTH_MAX, &v);
+                if (r >= 0 && !v)
+                        r = -EBADMSG;
         }
 
         in->start += len + 1;
@@ -240,17 +231,29 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
         in->fds = NULL;
         in->n_fds = 0;
 
-        if (!v) {
+        if (r < 0) {
                 if (ret_fds) {
                         close_many(*ret_fds, *ret_n_fds);
                         free(*ret_fds);
                         *ret_fds = NULL;
                         *ret_n_fds = 0;
                 }
-                return -EBADMSG;
+                return r;
         }
-        *ret = v;
+        if (ret)
+                *ret = v;
         return 1;
+}
+
+int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fds)
+{
+        return next(in, ret, NULL, NULL, ret_fds, ret_n_fds);
+}
+
+int wire_in_next_members(wire_in *in, json_member_cb cb, void *userdata, int **ret_fds,
+                         size_t *ret_n_fds)
+{
+        return next(in, NULL, cb, userdata, ret_fds, ret_n_fds);
 }
 
 void wire_out_init(wire_out *out)
@@ -275,10 +278,36 @@ void wire_out_done(wire_out *out)
         *out = (wire_out){};
 }
 
-int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
+/* Writes the message: an object of the members, or v itself. */
+static void message_write(json_writer *w, const wire_member *members, size_t n_members,
+                          json_object *v)
 {
-        const char *s;
-        size_t len;
+        if (!members) {
+                json_write_value(w, v);
+                return;
+        }
+        json_write_raw(w, "{");
+        for (size_t i = 0; i < n_members; i++) {
+                const wire_member *m = &members[i];
+
+                if (i > 0)
+                        json_write_raw(w, ",");
+                json_write_string(w, m->key, strlen(m->key));
+                json_write_raw(w, ":");
+                if (m->value)
+                        json_write_value(w, m->value);
+                else if (m->string)
+                        json_write_string(w, m->string, strlen(m->string));
+                else
+                        json_write_raw(w, m->raw);
+        }
+        json_write_raw(w, "}");
+}
+
+static int push(wire_out *out, const wire_member *members, size_t n_members, json_object *v,
+                int *fds, size_t n_fds)
+{
+        json_writer w = {};
         wire_msg *m;
 
         if (n_fds > WIRE_FDS_MAX || out->n_messages >= WIRE_QUEUED_MESSAGES_MAX) {
@@ -286,18 +315,29 @@ int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
                 free(fds);
                 return n_fds > WIRE_FDS_MAX ? -E2BIG : -ENOBUFS;
         }
-        /* Plain and slash-unescaped, as every other varlink peer writes it. */
-        s = json_object_to_json_string_length(
-                v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        m = s ? malloc(sizeof(*m) + len + 1) : NULL;
+        /* Plain and slash-unescaped, as every other varlink peer writes it. Counted, then
+         * written once into a message of its exact size: no intermediate copy, and nothing
+         * larger than the message is left behind once it is sent. */
+        message_write(&w, members, n_members, v);
+        m = w.error >= 0 ? malloc(sizeof(*m) + w.len + 1) : NULL;
         if (!m) {
                 close_many(fds, n_fds);
                 free(fds);
-                return -ENOMEM;
+                return w.error < 0 ? w.error : -ENOMEM;
         }
-        *m = (wire_msg){ .size = len + 1, .fds = fds, .n_fds = n_fds };
+        *m = (wire_msg){ .size = w.len + 1, .fds = fds, .n_fds = n_fds };
+        w = (json_writer){ .buf = m->data };
+        message_write(&w, members, n_members, v);
+        if (w.error < 0 || w.len + 1 != m->size) {
+                /* Only a double json-c failed to write the second time. */
+                m->n_fds = 0;
+                free(m);
+                close_many(fds, n_fds);
+                free(fds);
+                return w.error < 0 ? w.error : -EIO;
+        }
+        m->data[w.len] = 0;
         out->n_fds += n_fds;
-        memcpy(m->data, s, len + 1);
 
         if (out->tail)
                 out->tail->next = m;
@@ -307,6 +347,17 @@ int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
         out->bytes += m->size;
         out->n_messages++;
         return 0;
+}
+
+int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
+{
+        return push(out, NULL, 0, v, fds, n_fds);
+}
+
+int wire_out_push_members(wire_out *out, const wire_member *members, size_t n_members, int *fds,
+                          size_t n_fds)
+{
+        return push(out, members, n_members, NULL, fds, n_fds);
 }
 
 int wire_out_flush(wire_out *out, int fd)
