@@ -198,8 +198,9 @@ static int reply_parse(reply_msg *m, vl_reply *ret)
         return 0;
 }
 
-/* Waits for the next message: its members into msg, its fds into ret. */
-static int reply_receive(vl_client *c, reply_msg *msg, vl_reply *ret)
+/* Waits for the next message: its members into msg, its fds into ret. wait_first: nothing
+ * can have come yet (a call just sent), so wait before reading rather than read for nothing. */
+static int reply_receive(vl_client *c, reply_msg *msg, vl_reply *ret, bool wait_first)
 {
         int r;
 
@@ -207,6 +208,12 @@ static int reply_receive(vl_client *c, reply_msg *msg, vl_reply *ret)
                 r = wire_in_next_members(&c->in, reply_member, msg, &ret->fds, &ret->n_fds);
                 if (r != 0)
                         return r;
+                if (wait_first && c->timeout_ms != 0) {
+                        r = client_wait(c, POLLIN);
+                        if (r < 0)
+                                return r;
+                }
+                wait_first = false;
                 r = wire_in_read(&c->in, c->fd);
                 if (r == 0)
                         return -ECONNRESET;
@@ -222,18 +229,23 @@ static int reply_receive(vl_client *c, reply_msg *msg, vl_reply *ret)
         }
 }
 
-int vl_client_recv(vl_client *c, vl_reply *ret)
+static int client_recv(vl_client *c, vl_reply *ret, bool wait_first)
 {
         _cleanup_(reply_msg_done) reply_msg msg = {};
         int r;
 
         *ret = (vl_reply){};
-        r = reply_receive(c, &msg, ret);
+        r = reply_receive(c, &msg, ret, wait_first);
         if (r >= 0)
                 r = reply_parse(&msg, ret);
         if (r < 0)
                 vl_reply_done(ret);
         return r;
+}
+
+int vl_client_recv(vl_client *c, vl_reply *ret)
+{
+        return client_recv(c, ret, false);
 }
 
 int vl_client_call(vl_client *c, const char *method, json_object *params, const int *fds,
@@ -245,7 +257,7 @@ int vl_client_call(vl_client *c, const char *method, json_object *params, const 
                 *ret = (vl_reply){};
                 return r;
         }
-        return vl_client_recv(c, ret);
+        return client_recv(c, ret, true);
 }
 
 int vl_client_call_more(vl_client *c, const char *method, json_object *params,
