@@ -16,7 +16,8 @@ void call_clear(vl_link *l)
 {
         l->call_open = false;
         l->call_flags = 0;
-        free(l->call_method);
+        if (l->call_method)
+                json_object_put(l->call_method);
         l->call_method = NULL;
         close_many(l->call_fds, l->n_call_fds);
         free(l->call_fds);
@@ -32,15 +33,18 @@ static void call_end(vl_link *l)
 {
         call_clear(l);
         /* Pipelined calls may be waiting in the buffer: serve them from the event loop, not
-         * from inside the reply that ended this call. */
-        if (l->defer)
+         * from inside the reply that ended this call. A call that ends while link_process()
+         * serves it needs nothing: its loop goes on to the next message. */
+        if (l->defer && !l->serving)
                 sd_event_source_set_enabled(l->defer, SD_EVENT_ONESHOT);
 }
 
-static int link_reply_internal(vl_link *l, const char *error, json_object *parameters,
-                               bool continues)
+/* parameters: the member that writes them. */
+static int link_reply_member(vl_link *l, const char *error, const wire_member *parameters,
+                             bool continues)
 {
-        _cleanup_json_ json_object *params = parameters, *msg = NULL;
+        wire_member members[3];
+        size_t n = 0;
         int r;
 
         if (l->closed)
@@ -55,26 +59,28 @@ static int link_reply_internal(vl_link *l, const char *error, json_object *param
                 return 0;
         }
 
-        msg = json_object_new_object();
-        if (!msg)
-                return -ENOMEM;
-        if (!params) {
-                params = json_object_new_object();
-                if (!params)
-                        return -ENOMEM;
-        }
         /* Default-valued keys ("continues": false) are left out: strict peers compare raw
          * messages. */
         if (error)
-                json_object_object_add(msg, "error", json_object_new_string(error));
-        json_object_object_add(msg, "parameters", TAKE_PTR(params));
+                members[n++] = (wire_member){ .key = "error", .string = error };
+        members[n++] = *parameters;
         if (continues)
-                json_object_object_add(msg, "continues", json_object_new_boolean(true));
+                members[n++] = (wire_member){ .key = "continues", .raw = "true" };
 
-        r = link_send(l, msg, !error);
+        r = link_send(l, members, n, !error);
         if (!continues && !l->closed)
                 call_end(l);
         return r;
+}
+
+static int link_reply_internal(vl_link *l, const char *error, json_object *parameters,
+                               bool continues)
+{
+        _cleanup_json_ json_object *params = parameters;
+
+        return link_reply_member(
+                l, error, &(wire_member){ .key = "parameters", .value = params, .raw = "{}" },
+                continues);
 }
 
 int vl_link_reply(vl_link *l, json_object *parameters)
@@ -89,20 +95,18 @@ typedef struct text_reply {
         void *userdata;
 } text_reply;
 
-#define TEXT_REPLY_HEAD "{\"parameters\":{\""
-#define TEXT_REPLY_TAIL "}}"
-
+/* {"key":value} */
 static void fill_text_reply(char *buf, size_t len, void *userdata)
 {
         const text_reply *t = userdata;
-        char *p = buf;
 
-        p = mempcpy(p, TEXT_REPLY_HEAD, strlen(TEXT_REPLY_HEAD));
-        p = mempcpy(p, t->key, t->key_len);
-        p = mempcpy(p, "\":", 2);
-        t->fill(p, t->value_len, t->userdata);
-        p += t->value_len;
-        memcpy(p, TEXT_REPLY_TAIL, strlen(TEXT_REPLY_TAIL));
+        *buf++ = '{';
+        *buf++ = '"';
+        buf = mempcpy(buf, t->key, t->key_len);
+        *buf++ = '"';
+        *buf++ = ':';
+        t->fill(buf, t->value_len, t->userdata);
+        buf[t->value_len] = '}';
 }
 
 int vl_link_reply_text(vl_link *l, const char *key, size_t len, vl_text_fill fill, void *userdata)
@@ -112,22 +116,13 @@ int vl_link_reply_text(vl_link *l, const char *key, size_t len, vl_text_fill fil
                          .value_len = len,
                          .fill = fill,
                          .userdata = userdata };
-        int r;
 
-        if (l->closed)
-                return -ENOTCONN;
-        if (!l->call_open)
-                return -EBADMSG;
-        if (l->call_flags & VL_CALL_ONEWAY) {
-                call_end(l);
-                return 0;
-        }
-        r = link_send_text(l,
-                           strlen(TEXT_REPLY_HEAD) + t.key_len + 2 + len + strlen(TEXT_REPLY_TAIL),
-                           fill_text_reply, &t);
-        if (!l->closed)
-                call_end(l);
-        return r;
+        return link_reply_member(l, NULL,
+                                 &(wire_member){ .key = "parameters",
+                                                 .fill = fill_text_reply,
+                                                 .fill_len = t.key_len + len + 5,
+                                                 .userdata = &t },
+                                 false);
 }
 
 int vl_link_notify(vl_link *l, json_object *parameters)
@@ -222,42 +217,66 @@ int vl_link_dispatch(vl_link *l, json_object *params, const vl_field *table, voi
 
 /* ---- serving calls ---- */
 
-static int call_parse(json_object *msg, json_object **ret_method, json_object **ret_params,
-                      unsigned *ret_flags)
+/* The members of a call, as they came: a repeated key counts with its last value, as in a
+ * json-c object. */
+enum { CALL_METHOD, CALL_PARAMETERS, CALL_MORE, CALL_ONEWAY, CALL_UPGRADE, _CALL_KEYS };
+
+static const char *const call_keys[_CALL_KEYS] = { "method", "parameters", "more", "oneway",
+                                                   "upgrade" };
+
+typedef struct call_msg {
+        json_object *v[_CALL_KEYS];
+        bool set[_CALL_KEYS]; /* given, null included */
+} call_msg;
+
+static int call_member(const char *key, json_object *value, void *userdata)
 {
-        json_object *method = NULL;
-        json_object *params = NULL;
+        call_msg *m = userdata;
+
+        for (size_t i = 0; i < _CALL_KEYS; i++)
+                if (streq(key, call_keys[i])) {
+                        if (m->v[i])
+                                json_object_put(m->v[i]);
+                        m->v[i] = value;
+                        m->set[i] = true;
+                        return 0;
+                }
+        if (value)
+                json_object_put(value);
+        /* As sd-varlink: a call has no other keys. */
+        return -EBADMSG;
+}
+
+static void call_msg_done(call_msg *m)
+{
+        for (size_t i = 0; i < _CALL_KEYS; i++)
+                if (m->v[i])
+                        json_object_put(m->v[i]);
+}
+
+static int call_parse(const call_msg *m, json_object **ret_params, unsigned *ret_flags)
+{
+        static const unsigned bits[_CALL_KEYS] = {
+                [CALL_MORE] = VL_CALL_MORE, [CALL_ONEWAY] = VL_CALL_ONEWAY, [CALL_UPGRADE] = 1u << 8
+        };
+        json_object *params = m->v[CALL_PARAMETERS];
         unsigned flags = 0;
 
-        if (!json_object_is_type(msg, json_type_object))
+        if (!json_object_is_type(m->v[CALL_METHOD], json_type_string))
                 return -EBADMSG;
-        json_object_object_foreach (msg, key, value) {
-                bool is_bool = json_object_is_type(value, json_type_boolean);
-
-                if (streq(key, "method")) {
-                        if (!json_object_is_type(value, json_type_string))
-                                return -EBADMSG;
-                        method = value;
-                } else if (streq(key, "parameters")) {
-                        if (!json_object_is_type(value, json_type_object) &&
-                            !json_object_is_type(value, json_type_null))
-                                return -EBADMSG;
-                        params = json_object_is_type(value, json_type_object) ? value : NULL;
-                } else if (streq(key, "more") || streq(key, "oneway") || streq(key, "upgrade")) {
-                        if (!is_bool)
-                                return -EBADMSG;
-                        if (!json_object_get_boolean(value))
-                                continue;
-                        flags |= streq(key, "more")     ? VL_CALL_MORE
-                                 : streq(key, "oneway") ? VL_CALL_ONEWAY
-                                                        : 1u << 8;
-                } else
-                        /* As sd-varlink: a call has no other keys. */
+        if (!json_object_is_type(params, json_type_object) &&
+            !json_object_is_type(params, json_type_null))
+                return -EBADMSG;
+        for (size_t i = CALL_MORE; i <= CALL_UPGRADE; i++) {
+                if (!m->set[i])
+                        continue;
+                if (!json_object_is_type(m->v[i], json_type_boolean))
                         return -EBADMSG;
+                if (json_object_get_boolean(m->v[i]))
+                        flags |= bits[i];
         }
-        if (!method || (flags & VL_CALL_MORE && flags & VL_CALL_ONEWAY))
+        if (flags & VL_CALL_MORE && flags & VL_CALL_ONEWAY)
                 return -EBADMSG;
-        *ret_method = method;
         *ret_params = params;
         *ret_flags = flags;
         return 0;
@@ -311,7 +330,8 @@ static int call_run(vl_link *l, const vl_interface *iface, const vl_method *m, j
         return m->handler(l, params, args, userdata);
 }
 
-int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds)
+/* Serves one message; takes the fds. A negative errno is a protocol error: close. */
+static int call_handle_message(vl_link *l, call_msg *msg, int *fds, size_t n_fds)
 {
         const vl_interface *iface;
         const vl_method *m;
@@ -321,7 +341,7 @@ int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds)
         bool deferred = false;
         int r;
 
-        r = call_parse(msg, &name_json, &params, &flags);
+        r = call_parse(msg, &params, &flags);
         if (r < 0) {
                 close_many(fds, n_fds);
                 free(fds);
@@ -330,12 +350,11 @@ int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds)
 
         l->call_open = true;
         l->call_flags = flags & (VL_CALL_MORE | VL_CALL_ONEWAY);
+        /* The name stays with the call (vl_link_call_method), no copy made. */
+        name_json = l->call_method = TAKE_PTR(msg->v[CALL_METHOD]);
         method = json_object_get_string(name_json);
-        l->call_method = strdup(method);
         l->call_fds = fds;
         l->n_call_fds = n_fds;
-        if (!l->call_method)
-                return -ENOMEM;
 
         /* With a NUL inside, C would look up the name before it: no method has such a name. */
         r = strlen(method) == (size_t)json_object_get_string_len(name_json)
@@ -374,4 +393,18 @@ int call_handle_message(vl_link *l, json_object *msg, int *fds, size_t n_fds)
         if (!l->closed && l->call_open && l->call_flags & VL_CALL_ONEWAY && (r < 0 || !deferred))
                 call_end(l);
         return r < 0 && r != -ENOTCONN ? r : 0;
+}
+
+int call_serve_next(vl_link *l)
+{
+        call_msg msg = {};
+        int *fds = NULL;
+        size_t n_fds = 0;
+        int r;
+
+        r = wire_in_next_members(&l->in, call_member, &msg, &fds, &n_fds);
+        if (r > 0)
+                r = call_handle_message(l, &msg, fds, n_fds) ?: 1;
+        call_msg_done(&msg);
+        return r;
 }

@@ -98,19 +98,19 @@ static int client_wait(vl_client *c, short events)
 int vl_client_send(vl_client *c, const char *method, json_object *params, unsigned flags,
                    const int *fds, size_t n_fds)
 {
-        _cleanup_json_ json_object *p = params, *msg = json_object_new_object();
+        _cleanup_json_ json_object *p = params;
         _cleanup_free_ int *copy = NULL;
+        wire_member members[4];
+        size_t n = 0;
         int r;
 
-        if (!msg)
-                return -ENOMEM;
-        json_object_object_add(msg, "method", json_object_new_string(method));
+        members[n++] = (wire_member){ .key = "method", .string = method };
         if (p)
-                json_object_object_add(msg, "parameters", TAKE_PTR(p));
+                members[n++] = (wire_member){ .key = "parameters", .value = p };
         if (flags & VL_SEND_MORE)
-                json_object_object_add(msg, "more", json_object_new_boolean(true));
+                members[n++] = (wire_member){ .key = "more", .raw = "true" };
         if (flags & VL_SEND_ONEWAY)
-                json_object_object_add(msg, "oneway", json_object_new_boolean(true));
+                members[n++] = (wire_member){ .key = "oneway", .raw = "true" };
 
         /* The queue closes what it sends; the caller keeps its own fds, so send duplicates. */
         if (n_fds > 0) {
@@ -126,7 +126,7 @@ int vl_client_send(vl_client *c, const char *method, json_object *params, unsign
                         }
                 }
         }
-        r = wire_out_push(&c->out, msg, TAKE_PTR(copy), n_fds);
+        r = wire_out_push_members(&c->out, members, n, TAKE_PTR(copy), n_fds);
         if (r < 0)
                 return r;
         for (;;) {
@@ -139,50 +139,87 @@ int vl_client_send(vl_client *c, const char *method, json_object *params, unsign
         }
 }
 
-static int reply_parse(json_object *msg, vl_reply *ret)
-{
-        json_object *v;
+/* The members of a reply that matter; others are tolerated, as the spec asks of clients. A
+ * repeated key counts with its last value, as in a json-c object. */
+typedef struct reply_msg {
+        json_object *error, *continues, *parameters;
+        bool has_error, has_continues;
+} reply_msg;
 
-        if (!json_object_is_type(msg, json_type_object))
-                return -EBADMSG;
-        /* Unknown keys in a reply are tolerated, as the spec asks of clients. */
-        if (json_object_object_get_ex(msg, "error", &v)) {
-                if (!json_object_is_type(v, json_type_string))
+static void slot_set(json_object **slot, json_object *value)
+{
+        if (*slot)
+                json_object_put(*slot);
+        *slot = value;
+}
+
+static int reply_member(const char *key, json_object *value, void *userdata)
+{
+        reply_msg *m = userdata;
+
+        if (streq(key, "error")) {
+                slot_set(&m->error, value);
+                m->has_error = true;
+        } else if (streq(key, "continues")) {
+                slot_set(&m->continues, value);
+                m->has_continues = true;
+        } else if (streq(key, "parameters"))
+                slot_set(&m->parameters, value);
+        else if (value)
+                json_object_put(value);
+        return 0;
+}
+
+static void reply_msg_done(reply_msg *m)
+{
+        slot_set(&m->error, NULL);
+        slot_set(&m->continues, NULL);
+        slot_set(&m->parameters, NULL);
+}
+
+static int reply_parse(reply_msg *m, vl_reply *ret)
+{
+        if (m->has_error) {
+                if (!json_object_is_type(m->error, json_type_string))
                         return -EBADMSG;
-                ret->error = strdup(json_object_get_string(v));
+                ret->error = strdup(json_object_get_string(m->error));
                 if (!ret->error)
                         return -ENOMEM;
         }
-        if (json_object_object_get_ex(msg, "continues", &v)) {
-                if (!json_object_is_type(v, json_type_boolean))
+        if (m->has_continues) {
+                if (!json_object_is_type(m->continues, json_type_boolean))
                         return -EBADMSG;
-                ret->continues = json_object_get_boolean(v);
+                ret->continues = json_object_get_boolean(m->continues);
         }
-        if (json_object_object_get_ex(msg, "parameters", &v) &&
-            json_object_is_type(v, json_type_object))
-                ret->parameters = json_object_get(v);
+        if (json_object_is_type(m->parameters, json_type_object))
+                ret->parameters = TAKE_PTR(m->parameters);
         else if (!(ret->parameters = json_object_new_object()))
                 return -ENOMEM;
         return 0;
 }
 
-int vl_client_recv(vl_client *c, vl_reply *ret)
+/* Waits for the next message: its members into msg, its fds into ret. wait_first: nothing
+ * can have come yet (a call just sent), so wait before reading rather than read for nothing. */
+static int reply_receive(vl_client *c, reply_msg *msg, vl_reply *ret, bool wait_first)
 {
-        _cleanup_json_ json_object *msg = NULL;
         int r;
 
-        *ret = (vl_reply){};
         for (;;) {
-                r = wire_in_next(&c->in, &msg, &ret->fds, &ret->n_fds);
-                if (r < 0)
+                r = wire_in_next_members(&c->in, reply_member, msg, &ret->fds, &ret->n_fds);
+                if (r != 0)
                         return r;
-                if (r > 0)
-                        break;
+                if (wait_first && c->timeout_ms != 0) {
+                        r = client_wait(c, POLLIN);
+                        if (r < 0)
+                                return r;
+                }
+                wait_first = false;
                 r = wire_in_read(&c->in, c->fd);
                 if (r == 0)
                         return -ECONNRESET;
                 if (r == -EAGAIN) {
-                        r = client_wait(c, POLLIN);
+                        /* Nothing came, and a receive that may not wait need not ask again. */
+                        r = c->timeout_ms == 0 ? -ETIMEDOUT : client_wait(c, POLLIN);
                         if (r < 0)
                                 return r;
                         continue;
@@ -190,10 +227,25 @@ int vl_client_recv(vl_client *c, vl_reply *ret)
                 if (r < 0)
                         return r;
         }
-        r = reply_parse(msg, ret);
+}
+
+static int client_recv(vl_client *c, vl_reply *ret, bool wait_first)
+{
+        _cleanup_(reply_msg_done) reply_msg msg = {};
+        int r;
+
+        *ret = (vl_reply){};
+        r = reply_receive(c, &msg, ret, wait_first);
+        if (r >= 0)
+                r = reply_parse(&msg, ret);
         if (r < 0)
                 vl_reply_done(ret);
         return r;
+}
+
+int vl_client_recv(vl_client *c, vl_reply *ret)
+{
+        return client_recv(c, ret, false);
 }
 
 int vl_client_call(vl_client *c, const char *method, json_object *params, const int *fds,
@@ -205,7 +257,7 @@ int vl_client_call(vl_client *c, const char *method, json_object *params, const 
                 *ret = (vl_reply){};
                 return r;
         }
-        return vl_client_recv(c, ret);
+        return client_recv(c, ret, true);
 }
 
 int vl_client_call_more(vl_client *c, const char *method, json_object *params,

@@ -12,6 +12,9 @@
 #include "log.h"
 #include "server-internal.h"
 
+/* Calls served back to back on one connection before the others get their turn. */
+#define LINK_CALLS_PER_TURN 16u
+
 static void link_process(vl_link *l);
 static void link_update_events(vl_link *l);
 
@@ -93,7 +96,7 @@ unsigned vl_link_call_flags(const vl_link *l)
 
 const char *vl_link_call_method(const vl_link *l)
 {
-        return l->call_method;
+        return l->call_method ? json_object_get_string(l->call_method) : NULL;
 }
 
 vl_server *vl_link_server(const vl_link *l)
@@ -162,24 +165,23 @@ static int link_flush(vl_link *l)
         }
         if (link_charge_more(l) < 0)
                 return -ENOTCONN;
-        link_update_events(l);
+        if (!l->serving)
+                link_update_events(l);
         return 0;
 }
 
-/* The fds pushed for the call go with a reply, never with an error. */
-static void take_push_fds(vl_link *l, bool with_fds, int **ret_fds, size_t *ret_n)
+int link_send(vl_link *l, const wire_member *members, size_t n_members, bool with_fds)
 {
-        *ret_fds = NULL;
-        *ret_n = 0;
+        int *fds = NULL;
+        size_t n = 0;
+        int r;
+
         if (with_fds) {
-                *ret_fds = TAKE_PTR(l->push_fds);
-                *ret_n = l->n_push_fds;
+                fds = TAKE_PTR(l->push_fds);
+                n = l->n_push_fds;
                 l->n_push_fds = 0;
         }
-}
-
-static int link_queued(vl_link *l, int r)
-{
+        r = wire_out_push_members(&l->out, members, n_members, fds, n);
         if (r < 0) {
                 log_warning_errno(r, "varlink: cannot queue reply to pid %d, closing: %m",
                                   (int)l->peer.pid);
@@ -187,24 +189,6 @@ static int link_queued(vl_link *l, int r)
                 return -ENOTCONN;
         }
         return link_flush(l);
-}
-
-int link_send(vl_link *l, json_object *msg, bool with_fds)
-{
-        int *fds;
-        size_t n;
-
-        take_push_fds(l, with_fds, &fds, &n);
-        return link_queued(l, wire_out_push(&l->out, msg, fds, n));
-}
-
-int link_send_text(vl_link *l, size_t len, wire_fill_fn fill, void *userdata)
-{
-        int *fds;
-        size_t n;
-
-        take_push_fds(l, true, &fds, &n);
-        return link_queued(l, wire_out_push_text(&l->out, len, fill, userdata, fds, n));
 }
 
 static void link_update_events(vl_link *l)
@@ -271,26 +255,32 @@ static void link_update_fds_timer(vl_link *l)
 static void link_process(vl_link *l)
 {
         _cleanup_(vl_link_unrefp) _unused_ vl_link *ref = vl_link_ref(l);
+        unsigned served = 0;
 
+        l->serving = true;
         while (!l->closed && !l->call_open) {
-                _cleanup_json_ json_object *msg = NULL;
-                int *fds = NULL;
-                size_t n_fds = 0;
                 int r;
 
-                r = wire_in_next(&l->in, &msg, &fds, &n_fds);
+                /* A peer that pipelines many calls gets the rest on a later loop turn, after
+                 * the other connections had theirs. */
+                if (served++ >= LINK_CALLS_PER_TURN) {
+                        if (l->defer && wire_in_has_message(&l->in))
+                                (void)sd_event_source_set_enabled(l->defer, SD_EVENT_ONESHOT);
+                        break;
+                }
+                r = call_serve_next(l);
                 if (r == 0)
                         break;
-                if (r > 0)
-                        r = call_handle_message(l, msg, fds, n_fds);
                 if (r < 0) {
                         log_debug_errno(r, "varlink: protocol error from pid %d, closing: %m",
                                         (int)l->peer.pid);
+                        l->serving = false;
                         vl_link_close(l);
                         return;
                 }
                 link_idle_rearm(l);
         }
+        l->serving = false;
         if (l->closed)
                 return;
         if (l->eof && !l->call_open && wire_out_empty(&l->out)) {

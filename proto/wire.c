@@ -27,8 +27,6 @@ void wire_in_done(wire_in *in)
         close_many(in->fds, in->n_fds);
         free(in->fds);
         free(in->buf);
-        if (in->tok)
-                json_tokener_free(in->tok);
         *in = (wire_in){ .max_message = in->max_message };
 }
 
@@ -71,7 +69,7 @@ static int wire_in_reserve(wire_in *in, size_t want)
         need = pending + want;
         if (need <= in->alloc)
                 return 0;
-        n = MAX(need, MAX(in->alloc * 2, (size_t)4096));
+        n = MAX(need, MAX(in->alloc * 2, (size_t)WIRE_IN_CHUNK));
         /* One byte of slack past the limit is what tells an oversized message from a full one. */
         n = MIN(n, in->max_message + 1);
         if (n < need)
@@ -84,33 +82,62 @@ static int wire_in_reserve(wire_in *in, size_t want)
         return 0;
 }
 
+/* After a large message: what is left (the start of the next one) moves to a buffer of its own
+ * size, rather than a connection keeping the largest message it ever sent for as long as it
+ * pipelines. */
+static void wire_in_shrink(wire_in *in)
+{
+        size_t pending = in->size - in->start, n;
+        char *b;
+
+        if (in->alloc <= WIRE_IN_KEEP || pending > in->alloc / 4)
+                return;
+        memmove(in->buf, in->buf + in->start, pending);
+        in->size = pending;
+        in->start = 0;
+        n = MAX(pending, (size_t)WIRE_IN_CHUNK);
+        b = realloc(in->buf, n);
+        if (!b)
+                return; /* still valid, only larger than it needs to be */
+        in->buf = b;
+        in->alloc = n;
+}
+
 int wire_in_read(wire_in *in, int fd)
 {
         union {
                 struct cmsghdr hdr;
                 char buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
         } control;
-        struct iovec iov;
+        char spill[WIRE_IN_SPILL];
+        struct iovec iov[2];
         struct msghdr mh = {
-                .msg_iov = &iov,
-                .msg_iovlen = 1,
+                .msg_iov = iov,
+                .msg_iovlen = 2,
                 .msg_control = &control,
                 .msg_controllen = sizeof(control),
         };
         bool at_message_start = in->size == in->start;
-        size_t space;
+        size_t space, room, over;
         ssize_t n;
         int r;
 
         if (in->size - in->start >= in->max_message)
                 return -EMSGSIZE;
-        /* Start small and double: most messages are small, and a buffer is memory charged to
-         * the peer's uid for as long as it holds a partial message. */
-        r = wire_in_reserve(in, MIN((size_t)4096, in->max_message + 1 - (in->size - in->start)));
+        /* Most messages are small: the buffer starts below the size glibc serves from its
+         * per-thread cache (a larger one makes every malloc() sweep the fast bins), and what a
+         * read brings past it lands on the stack first, then the buffer grows to hold it. A
+         * buffer is memory charged to the peer's uid for as long as it holds a partial
+         * message. */
+        r = wire_in_reserve(
+                in, MIN((size_t)WIRE_IN_CHUNK, in->max_message + 1 - (in->size - in->start)));
         if (r < 0)
                 return r;
         space = in->alloc - in->size;
-        iov = (struct iovec){ .iov_base = in->buf + in->size, .iov_len = space };
+        /* Never past the one byte of slack over the limit. */
+        room = in->max_message + 1 - in->size;
+        iov[0] = (struct iovec){ .iov_base = in->buf + in->size, .iov_len = space };
+        iov[1] = (struct iovec){ .iov_base = spill, .iov_len = MIN(sizeof(spill), room - space) };
 
         n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0) {
@@ -149,15 +176,26 @@ int wire_in_read(wire_in *in, int fd)
         if (mh.msg_flags & MSG_CTRUNC)
                 return -EBADMSG;
 
-        in->size += (size_t)n;
+        over = (size_t)n > space ? (size_t)n - space : 0;
+        in->size += (size_t)n - over;
+        if (over > 0) {
+                r = wire_in_reserve(in, over);
+                if (r < 0)
+                        return r;
+                memcpy(in->buf + in->size, spill, over);
+                in->size += over;
+        }
         return (int)MIN(n, (ssize_t)INT32_MAX);
 }
 
-int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fds)
+/* The next message, parsed as one value into *ret, or else member by member into cb. */
+static int next(wire_in *in, json_object **ret, json_member_cb cb, void *userdata, int **ret_fds,
+                size_t *ret_n_fds)
 {
-        json_object *v;
+        json_object *v = NULL;
         const char *begin, *nul;
-        size_t len, end;
+        size_t len;
+        int r;
 
         if (in->size == in->start)
                 return 0;
@@ -169,31 +207,22 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
         }
         len = (size_t)(nul - begin);
 
-        if (!in->tok) {
-                /* The default depth (32) is what sd-varlink and json-c agree on. Strict: a
-                 * lenient reader takes single quotes, comments and trailing commas that other
-                 * peers refuse; and a string that is not UTF-8 would make any reply echoing it
-                 * invalid JSON. */
-                in->tok = json_tokener_new();
-                if (!in->tok)
-                        return -ENOMEM;
-                json_tokener_set_flags(in->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        }
-        json_tokener_reset(in->tok);
-        v = json_check_strict(begin, len, JSON_TOKENER_DEFAULT_DEPTH) >= 0
-                    ? json_tokener_parse_ex(in->tok, begin, (int)len)
-                    : NULL;
-        end = v ? json_tokener_get_parse_end(in->tok) : 0;
-        /* Exactly one JSON value per message; only whitespace may follow it. */
-        if (v && (json_tokener_get_error(in->tok) != json_tokener_success ||
-                  strspn(begin + end, " \t\r\n") != len - end)) {
-                json_object_put(v);
-                v = NULL;
+        /* The default depth (32) is what sd-varlink and json-c agree on. Strict: a lenient
+         * reader takes single quotes, comments and trailing commas that other peers refuse;
+         * and a string that is not UTF-8 would make any reply echoing it invalid JSON. A
+         * message is one value (null is none), only whitespace around it. */
+        if (cb)
+                r = json_parse_strict_members(begin, len, WIRE_JSON_DEPTH_MAX, cb, userdata);
+        else {
+                r = json_parse_strict(begin, len, WIRE_JSON_DEPTH_MAX, &v);
+                if (r >= 0 && !v)
+                        r = -EBADMSG;
         }
 
         in->start += len + 1;
         in->scanned = 0;
         wire_in_release_if_empty(in);
+        wire_in_shrink(in);
         if (ret_fds) {
                 *ret_fds = TAKE_PTR(in->fds);
                 *ret_n_fds = in->n_fds;
@@ -203,17 +232,29 @@ int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fd
         in->fds = NULL;
         in->n_fds = 0;
 
-        if (!v) {
+        if (r < 0) {
                 if (ret_fds) {
                         close_many(*ret_fds, *ret_n_fds);
                         free(*ret_fds);
                         *ret_fds = NULL;
                         *ret_n_fds = 0;
                 }
-                return -EBADMSG;
+                return r;
         }
-        *ret = v;
+        if (ret)
+                *ret = v;
         return 1;
+}
+
+int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fds)
+{
+        return next(in, ret, NULL, NULL, ret_fds, ret_n_fds);
+}
+
+int wire_in_next_members(wire_in *in, json_member_cb cb, void *userdata, int **ret_fds,
+                         size_t *ret_n_fds)
+{
+        return next(in, NULL, cb, userdata, ret_fds, ret_n_fds);
 }
 
 void wire_out_init(wire_out *out)
@@ -269,9 +310,40 @@ void wire_out_done(wire_out *out)
         *out = (wire_out){};
 }
 
-int wire_out_push_text(wire_out *out, size_t len, wire_fill_fn fill, void *userdata, int *fds,
-                       size_t n_fds)
+/* Writes the message: an object of the members, or v itself. */
+static void message_write(json_writer *w, const wire_member *members, size_t n_members,
+                          json_object *v)
 {
+        if (!members) {
+                json_write_value(w, v);
+                return;
+        }
+        json_write_raw(w, "{");
+        for (size_t i = 0; i < n_members; i++) {
+                const wire_member *m = &members[i];
+
+                if (i > 0)
+                        json_write_raw(w, ",");
+                json_write_string(w, m->key, strlen(m->key));
+                json_write_raw(w, ":");
+                if (m->value)
+                        json_write_value(w, m->value);
+                else if (m->string)
+                        json_write_string(w, m->string, strlen(m->string));
+                else if (m->fill) {
+                        if (w->buf)
+                                m->fill(w->buf + w->len, m->fill_len, m->userdata);
+                        w->len += m->fill_len;
+                } else
+                        json_write_raw(w, m->raw);
+        }
+        json_write_raw(w, "}");
+}
+
+static int push(wire_out *out, const wire_member *members, size_t n_members, json_object *v,
+                int *fds, size_t n_fds)
+{
+        json_writer w = {};
         wire_msg *m;
 
         if (n_fds > WIRE_FDS_MAX || out->n_messages >= WIRE_QUEUED_MESSAGES_MAX) {
@@ -279,17 +351,31 @@ int wire_out_push_text(wire_out *out, size_t len, wire_fill_fn fill, void *userd
                 free(fds);
                 return n_fds > WIRE_FDS_MAX ? -E2BIG : -ENOBUFS;
         }
-        m = wire_msg_new(len + 1);
+        /* Plain and slash-unescaped, as every other varlink peer writes it. Counted, then
+         * written once into a message of its exact size: no intermediate copy, and nothing
+         * larger than the message is left behind once it is sent. */
+        message_write(&w, members, n_members, v);
+        m = w.error >= 0 ? wire_msg_new(w.len + 1) : NULL;
         if (!m) {
                 close_many(fds, n_fds);
                 free(fds);
-                return -ENOMEM;
+                return w.error < 0 ? w.error : -ENOMEM;
         }
-        fill(m->data, len, userdata);
-        m->data[len] = 0;
-        m->size = len + 1;
+        m->size = w.len + 1;
         m->fds = fds;
         m->n_fds = n_fds;
+        w = (json_writer){ .buf = m->data };
+        message_write(&w, members, n_members, v);
+        if (w.error < 0 || w.len + 1 != m->size) {
+                /* Only a double json-c failed to write the second time. */
+                m->fds = NULL;
+                m->n_fds = 0;
+                wire_msg_free(m);
+                close_many(fds, n_fds);
+                free(fds);
+                return w.error < 0 ? w.error : -EIO;
+        }
+        m->data[w.len] = 0;
         out->n_fds += n_fds;
 
         if (out->tail)
@@ -302,25 +388,15 @@ int wire_out_push_text(wire_out *out, size_t len, wire_fill_fn fill, void *userd
         return 0;
 }
 
-static void fill_copy(char *buf, size_t len, void *userdata)
-{
-        memcpy(buf, userdata, len);
-}
-
 int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds)
 {
-        const char *s;
-        size_t len;
+        return push(out, NULL, 0, v, fds, n_fds);
+}
 
-        /* Plain and slash-unescaped, as every other varlink peer writes it. */
-        s = json_object_to_json_string_length(
-                v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        if (!s) {
-                close_many(fds, n_fds);
-                free(fds);
-                return -ENOMEM;
-        }
-        return wire_out_push_text(out, len, fill_copy, (void *)s, fds, n_fds);
+int wire_out_push_members(wire_out *out, const wire_member *members, size_t n_members, int *fds,
+                          size_t n_fds)
+{
+        return push(out, members, n_members, NULL, fds, n_fds);
 }
 
 int wire_out_flush(wire_out *out, int fd)

@@ -13,9 +13,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "json-strict.h"
+
 #define WIRE_FDS_MAX             253u /* SCM_MAX_FD */
 #define WIRE_MESSAGE_SIZE_MAX    (16u * 1024u * 1024u)
 #define WIRE_QUEUED_MESSAGES_MAX (64u * 1024u)
+#define WIRE_JSON_DEPTH_MAX      32u
+/* An input buffer starts this large (just under glibc's 1 KiB small-chunk bound), takes what a
+ * read brings past it through a stack buffer this large, and is cut back to the unread bytes
+ * after a message consumed from a buffer larger than WIRE_IN_KEEP. */
+#define WIRE_IN_CHUNK 1000u
+#define WIRE_IN_SPILL (16u * 1024u)
+#define WIRE_IN_KEEP  (16u * 1024u)
 
 typedef struct wire_msg wire_msg;
 
@@ -33,7 +42,6 @@ typedef struct wire_in {
         size_t max_message;
         int *fds; /* fds that came with the first byte of buf[start] */
         size_t n_fds;
-        json_tokener *tok;
 } wire_in;
 
 void wire_in_init(wire_in *in, size_t max_message);
@@ -46,8 +54,14 @@ int wire_in_read(wire_in *in, int fd);
 
 /* Takes the next complete message out of the buffer. Returns 1 and the parsed JSON value (and
  * the fds that came with it, which the caller then owns) when one was there, 0 when more data
- * is needed, -EBADMSG when the message is not valid JSON. */
+ * is needed, -EBADMSG when the message is not valid JSON (or null), -ENOMEM. */
 int wire_in_next(wire_in *in, json_object **ret, int **ret_fds, size_t *ret_n_fds);
+
+/* As wire_in_next, for a message that must be an object: its members go to cb as
+ * json_parse_strict_members() hands them over, and no object is built for the message. An
+ * error from cb is returned (the message is consumed). */
+int wire_in_next_members(wire_in *in, json_member_cb cb, void *userdata, int **ret_fds,
+                         size_t *ret_n_fds);
 
 /* True when a complete (NUL-terminated) message is buffered. */
 bool wire_in_has_message(wire_in *in);
@@ -59,14 +73,27 @@ void wire_out_done(wire_out *out);
  * on, even on failure. */
 int wire_out_push(wire_out *out, json_object *v, int *fds, size_t n_fds);
 
-/* Writes a message's text in place: exactly the len bytes it was asked for. */
+/* Writes a value's text in place: exactly the len bytes it was asked for. */
 typedef void (*wire_fill_fn)(char *buf, size_t len, void *userdata);
 
-/* Queues a message of len bytes (the NUL is added here) that fill() writes straight into the
- * queue: for large messages assembled from text, with no JSON object in between. fds as for
- * wire_out_push. */
-int wire_out_push_text(wire_out *out, size_t len, wire_fill_fn fill, void *userdata, int *fds,
-                       size_t n_fds);
+/* A member of a message written as an object, in order: value if set (borrowed), else string
+ * if set, else raw, JSON text written as it is. A message so made (a call, a reply) costs no
+ * json-c object of its own. */
+typedef struct wire_member {
+        const char *key;
+        json_object *value;
+        const char *string;
+        const char *raw;
+        /* else fill_len bytes that fill() writes in place: for large values assembled from
+         * text rendered earlier, with no JSON object in between */
+        wire_fill_fn fill;
+        size_t fill_len;
+        void *userdata;
+} wire_member;
+
+/* As wire_out_push, for the object of these members. */
+int wire_out_push_members(wire_out *out, const wire_member *members, size_t n_members, int *fds,
+                          size_t n_fds);
 
 /* Writes as much as the socket takes. Returns 1 when the queue is empty, 0 when the socket would
  * block, or a negative errno (-EPIPE and friends when the peer is gone). */

@@ -378,6 +378,31 @@ TEST(pipelined_calls_stay_in_order)
         close(fd);
 }
 
+/* More pipelined calls than one connection is served in a loop turn: the rest come on later
+ * turns, every one answered, in order. */
+TEST(pipelined_burst_is_served_in_turns)
+{
+        int fd = connect_pair();
+        char calls[4096], buf[8192], want[8192];
+        size_t n_fds, n, len = 0, want_len = 0;
+
+        for (int i = 0; i < 60; i++) {
+                len += (size_t)snprintf(calls + len, sizeof(calls) - len,
+                                        "{\"method\":\"io.ioasid.T.Echo\",\"parameters\":"
+                                        "{\"name\":\"%d\"}}",
+                                        i) +
+                       1;
+                want_len += (size_t)snprintf(want + want_len, sizeof(want) - want_len,
+                                             "{\"parameters\":{\"name\":\"%d\"}}", i) +
+                            1;
+        }
+        send_raw(fd, calls, len, NULL, 0);
+        n = drain(fd, buf, sizeof(buf), &n_fds);
+        ASSERT_EQ(n, want_len);
+        ASSERT_TRUE(memcmp(buf, want, want_len) == 0);
+        close(fd);
+}
+
 /* A oneway call whose handler defers stays the open call until the handler is done: its late
  * (silent) reply must not end the call after it, nor that call be served before it. */
 TEST(oneway_deferred_keeps_order)
@@ -734,6 +759,7 @@ int main(void)
         RUN(more_and_oneway);
         RUN(protocol_violations_close);
         RUN(pipelined_calls_stay_in_order);
+        RUN(pipelined_burst_is_served_in_turns);
         RUN(deferred_reply_after_disconnect);
         RUN(oneway_deferred_keeps_order);
         RUN(fds_in);

@@ -189,23 +189,134 @@ TEST(strict_json)
         close(sv[1]);
 }
 
-TEST(depth_limit)
+/* The values are the ones json-c's tokener builds from the same text (types, integer rules,
+ * doubles keeping their text, repeated keys), except that an escaped character beyond the BMP
+ * whose low bits look like a surrogate is itself, not U+FFFD as json-c 0.16 makes it. */
+TEST(values_as_json_c_builds_them)
 {
-        char buf[200];
+        static const char msg[] =
+                "{\"i\":[0,-0,-1,9223372036854775807,9223372036854775808,18446744073709551615,"
+                "99999999999999999999,-9223372036854775808,-99999999999999999999],"
+                "\"d\":[1E+5,-0.0,0.10],\"s\":\"a\\u0000b\\ud836\\udc00\\ud83d\\ude00\\n\","
+                "\"k\":1,\"k\":\"last\"}";
         int sv[2], *fds;
         size_t n;
-        json_object *v;
+        json_object *v, *a;
         wire_in in;
 
-        /* 40 levels of nesting: past the tokener's 32. */
-        memset(buf, '[', 40);
-        memset(buf + 40, ']', 40);
-        buf[80] = 0;
         pair(sv);
         wire_in_init(&in, 0);
-        send_raw(sv[1], buf, 81, NULL, 0);
+        send_raw(sv[1], msg, sizeof(msg), NULL, 0);
         ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
-        ASSERT_ERROR(next(&in, &v, &fds, &n), EBADMSG);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        free(fds);
+
+        a = json_object_object_get(v, "i");
+        for (size_t i = 0; i < json_object_array_length(a); i++)
+                ASSERT_TRUE(json_object_is_type(json_object_array_get_idx(a, i), json_type_int));
+        ASSERT_EQ(json_object_get_int64(json_object_array_get_idx(a, 1)), 0);
+        ASSERT_EQ(json_object_get_int64(json_object_array_get_idx(a, 3)), INT64_MAX);
+        /* Above INT64_MAX: a uint64, and past UINT64_MAX clamped, as json-c does. */
+        ASSERT_TRUE(json_object_get_uint64(json_object_array_get_idx(a, 4)) ==
+                    (uint64_t)INT64_MAX + 1);
+        ASSERT_TRUE(json_object_get_uint64(json_object_array_get_idx(a, 6)) == UINT64_MAX);
+        ASSERT_EQ(json_object_get_int64(json_object_array_get_idx(a, 7)), INT64_MIN);
+        ASSERT_EQ(json_object_get_int64(json_object_array_get_idx(a, 8)), INT64_MIN);
+
+        a = json_object_object_get(v, "d");
+        ASSERT_TRUE(json_object_is_type(json_object_array_get_idx(a, 0), json_type_double));
+        ASSERT_TRUE(json_object_get_double(json_object_array_get_idx(a, 0)) == 1e5);
+        /* A parsed double is written back as it came. */
+        ASSERT_STREQ(json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN), "[1E+5,-0.0,0.10]");
+
+        a = json_object_object_get(v, "s");
+        ASSERT_EQ(json_object_get_string_len(a), 12);
+        ASSERT_TRUE(memcmp(json_object_get_string(a), "a\0b\xf0\x9d\xa0\x80\xf0\x9f\x98\x80\n",
+                           12) == 0);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(v, "k")), "last");
+        ASSERT_EQ(json_object_object_length(v), 4);
+        json_object_put(v);
+        wire_in_done(&in);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+/* Bytes on the wire are json-c's own (PLAIN, slashes unescaped): strict peers compare them. */
+TEST(writer_matches_json_c)
+{
+        _cleanup_json_ json_object *v = json_object_new_object();
+        json_object *a = json_object_new_array(); /* v's */
+        static const char raw[] = "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f\xff\xc3\xa9\0end";
+        const char *want;
+        char buf[1024];
+        size_t len;
+        int sv[2];
+        ssize_t k;
+        wire_out out;
+
+        json_object_array_add(a, json_object_new_int64(INT64_MIN));
+        json_object_array_add(a, json_object_new_uint64(UINT64_MAX));
+        json_object_array_add(a, json_object_new_double(0.1));
+        json_object_array_add(a, json_object_new_double(3));
+        json_object_array_add(a, NULL);
+        json_object_array_add(a, json_object_new_boolean(false));
+        json_object_array_add(a, json_object_new_object());
+        json_object_array_add(a, json_object_new_array());
+        json_object_object_add(v, "s", json_object_new_string_len(raw, sizeof(raw) - 1));
+        json_object_object_add(v, "k\"\x01/", a);
+        json_object_object_add(v, "n", NULL);
+        want = json_object_to_json_string_length(
+                v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+        pair(sv);
+        wire_out_init(&out);
+        ASSERT_OK(wire_out_push(&out, v, NULL, 0));
+        ASSERT_EQ(wire_out_flush(&out, sv[0]), 1);
+        k = recv(sv[1], buf, sizeof(buf), 0);
+        ASSERT_EQ(k, (ssize_t)len + 1);
+        ASSERT_TRUE(memcmp(buf, want, len + 1) == 0);
+        wire_out_done(&out);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+/* Nesting as json-c's tokener takes it: up to 32 containers, no value 32 levels down. */
+static int nested_at(wire_in *in, const int sv[2], unsigned depth, const char *inner)
+{
+        char buf[200];
+        size_t n;
+        int *fds, r;
+        json_object *v;
+
+        memset(buf, '[', depth);
+        n = depth;
+        n += (size_t)sprintf(buf + n, "%s", inner);
+        memset(buf + n, ']', depth);
+        n += depth;
+        buf[n++] = 0;
+        send_raw(sv[1], buf, n, NULL, 0);
+        ASSERT_TRUE(wire_in_read(in, sv[0]) > 0);
+        r = next(in, &v, &fds, &n);
+        if (r > 0) {
+                json_object_put(v);
+                free(fds);
+        }
+        return r;
+}
+
+TEST(depth_limit)
+{
+        int sv[2];
+        wire_in in;
+
+        pair(sv);
+        wire_in_init(&in, 0);
+        ASSERT_EQ(nested_at(&in, sv, 31, "1"), 1);
+        ASSERT_EQ(nested_at(&in, sv, 32, ""), 1);
+        ASSERT_ERROR(nested_at(&in, sv, 32, "1"), EBADMSG);
+        ASSERT_ERROR(nested_at(&in, sv, 33, ""), EBADMSG);
+        /* 40 levels of nesting: well past it. */
+        ASSERT_ERROR(nested_at(&in, sv, 40, ""), EBADMSG);
         wire_in_done(&in);
         close(sv[0]);
         close(sv[1]);
@@ -366,21 +477,27 @@ typedef struct blob_fill {
         size_t n;
 } blob_fill;
 
-/* {"blob":"ccc…"} with n c's, written in place. */
+/* "ccc…" with n c's, written in place. */
 static void fill_blob(char *buf, size_t len, void *userdata)
 {
         const blob_fill *b = userdata;
 
-        ASSERT_EQ(len, b->n + strlen("{\"blob\":\"\"}"));
-        buf = mempcpy(buf, "{\"blob\":\"", strlen("{\"blob\":\""));
-        memset(buf, b->c, b->n);
-        memcpy(buf + b->n, "\"}", 2);
+        ASSERT_EQ(len, b->n + 2);
+        buf[0] = '"';
+        memset(buf + 1, b->c, b->n);
+        buf[b->n + 1] = '"';
 }
 
+/* {"blob":"ccc…"} */
 static void push_blob(wire_out *out, char c, size_t n, int *fds, size_t n_fds)
 {
-        ASSERT_OK(wire_out_push_text(out, n + strlen("{\"blob\":\"\"}"), fill_blob,
-                                     &(blob_fill){ .c = c, .n = n }, fds, n_fds));
+        blob_fill b = { .c = c, .n = n };
+
+        ASSERT_OK(wire_out_push_members(
+                out,
+                &(wire_member){
+                        .key = "blob", .fill = fill_blob, .fill_len = n + 2, .userdata = &b },
+                1, fds, n_fds));
 }
 
 /* Reads one message and checks it is the blob of n c's, and how many fds came with it. */
@@ -483,6 +600,50 @@ TEST(fds_glued_to_a_partial_message_are_refused)
         close(sv[1]);
 }
 
+/* A connection that pipelines does not keep a buffer sized for the largest message it sent:
+ * once that is consumed, what is left moves to a buffer of its own size. */
+TEST(buffer_shrinks_after_a_large_message)
+{
+        static const size_t blob = 100000;
+        char *data = malloc(blob + 32);
+        int sv[2], *fds;
+        size_t n, len;
+        json_object *v;
+        wire_in in;
+
+        len = (size_t)sprintf(data, "{\"a\":\"");
+        memset(data + len, 'z', blob);
+        len += blob;
+        len += (size_t)sprintf(data + len, "\"}") + 1;
+        /* The start of the next message, in the same stream. */
+        memcpy(data + len, "{\"x\":", 5);
+        pair(sv);
+        wire_in_init(&in, 0);
+        send_raw(sv[1], data, len + 5, NULL, 0);
+        while (in.size - in.start < len + 5)
+                ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_TRUE(in.alloc > blob);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_EQ(json_object_get_string_len(json_object_object_get(v, "a")), (int)blob);
+        json_object_put(v);
+        free(fds);
+        ASSERT_EQ(in.size - in.start, 5);
+        ASSERT_TRUE(in.alloc <= WIRE_IN_KEEP);
+        /* The rest of that message still reads, and then an idle reader holds no buffer. */
+        send_raw(sv[1], "1}", 3, NULL, 0);
+        ASSERT_TRUE(wire_in_read(&in, sv[0]) > 0);
+        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+        ASSERT_EQ(json_object_get_int(json_object_object_get(v, "x")), 1);
+        json_object_put(v);
+        free(fds);
+        ASSERT_EQ(in.alloc, 0);
+        ASSERT_TRUE(in.buf == NULL);
+        wire_in_done(&in);
+        free(data);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 TEST(writer_refuses_too_many_fds)
 {
         _cleanup_json_ json_object *v = json_object_new_object();
@@ -502,6 +663,8 @@ int main(void)
         RUN(joined_messages);
         RUN(bad_json);
         RUN(strict_json);
+        RUN(values_as_json_c_builds_them);
+        RUN(writer_matches_json_c);
         RUN(depth_limit);
         RUN(size_limit);
         RUN(fds_with_first_byte);
@@ -509,6 +672,7 @@ int main(void)
         RUN(writer_partial_writes_and_fds);
         RUN(writer_text_in_place);
         RUN(fds_glued_to_a_partial_message_are_refused);
+        RUN(buffer_shrinks_after_a_large_message);
         RUN(writer_refuses_too_many_fds);
         return 0;
 }
