@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sync.h"
-#include <string.h>
 
 #include "describe.h"
 #include "json-cleanup.h"
@@ -95,22 +94,8 @@ int sync_rescan_now(daemon_state *d)
 
 int sync_refresh_group(daemon_state *d, const char *address)
 {
-        const model_device *dev;
-        const model_group *g;
-        int r;
+        int r = model_revalidate_group(d->model, address, &d->changes);
 
-        r = model_update_device(d->model, address, &d->changes);
-        dev = r >= 0 ? model_find_device(d->model, address) : NULL;
-        g = dev && dev->group >= 0 ? model_find_group(d->model, dev->group) : NULL;
-        /* Members by index: an update may change the group's member array. */
-        for (size_t i = 0; r >= 0 && g && i < g->n_devices; i++) {
-                char member[PCI_ADDRESS_SIZE];
-
-                memcpy(member, g->devices[i], sizeof(member));
-                if (!streq(member, address))
-                        r = model_update_device(d->model, member, &d->changes);
-                g = model_find_group(d->model, dev->group);
-        }
         publish_changes(d);
         return r;
 }
