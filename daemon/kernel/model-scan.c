@@ -112,7 +112,8 @@ static void find_cdev(scan *s, sysfs_device *d, const char *path)
 
 static bool owned(const model *m, const char *address)
 {
-        const model_device *d = model_device_get_checked(m, address);
+        /* A first scan: nothing can be owned yet. */
+        const model_device *d = m->devices.n > 0 ? model_device_get_checked(m, address) : NULL;
         const model_group *g = d ? model_group_get(m, d->group) : NULL;
 
         return d && (d->owner || (g && g->owner));
@@ -157,6 +158,9 @@ static int scan_devices(scan *s, model_changes *changes)
                 if (r < 0)
                         return log_error_errno(r, "Cannot open the PCI devices directory: %m");
         }
+        r = model_index_reserve(&m->devices, n);
+        if (r < 0)
+                return r;
         /* In address order, so that change lists read like a listing: sorted as integers,
          * which is cheaper by far than as strings. */
         if (n > 1) {
