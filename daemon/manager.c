@@ -188,8 +188,10 @@ int manager_new(const manager_config *config, manager **ret)
                                                    .refresh_group = sync_lease_refresh_group,
                                                    .userdata = &d->state } },
                        &d->state.leases);
-        if (r < 0)
+        if (r == -ENOMEM)
                 return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Cannot open %s: %m", config->state_dir);
         /* Before serving: a group still held by a lease of the last run must look busy. */
         r = leases_restore(d->state.leases);
         if (r < 0)

@@ -401,13 +401,27 @@ finish:
 
 /* ---- Files ---- */
 
+/* fsync() of dir_fd itself when it can (the daemon keeps one opened for it), else of a fresh fd:
+ * an O_PATH fd cannot be synced. */
 static int fsync_dir(int dir_fd)
 {
-        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = -EBADF;
 
+        if (fsync(dir_fd) >= 0)
+                return 0;
+        if (errno != EBADF)
+                return negative_errno();
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || fsync(fd) < 0)
                 return negative_errno();
         return 0;
+}
+
+static int create_file(int dir_fd, const char *name)
+{
+        int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+        return fd < 0 ? negative_errno() : fd;
 }
 
 static int write_file(int dir_fd, const char *name, const char *text)
@@ -415,9 +429,17 @@ static int write_file(int dir_fd, const char *name, const char *text)
         _cleanup_close_ int fd = -EBADF;
         size_t len = strlen(text);
 
-        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* The name is the lease's own and every write renames or removes it, so it is there only
+         * if a crash left it (lease_store_load() removes those at start) or removing it failed:
+         * stale, and replaced. Not unlinked beforehand: that is a syscall for every save. */
+        fd = create_file(dir_fd, name);
+        if (fd == -EEXIST) {
+                if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                        return negative_errno();
+                fd = create_file(dir_fd, name);
+        }
         if (fd < 0)
-                return negative_errno();
+                return fd;
         for (size_t done = 0; done < len;) {
                 ssize_t n = write(fd, text + done, len - done);
 
@@ -455,9 +477,6 @@ int lease_store_save(int dir_fd, const lease_record *r)
 
         snprintf(name, sizeof(name), "%s" RECORD_SUFFIX, r->id);
         snprintf(tmp, sizeof(tmp), ".%s" TMP_SUFFIX, r->id);
-        /* What a crash left here last time is stale: this write replaces it. */
-        if (unlinkat(dir_fd, tmp, 0) < 0 && errno != ENOENT)
-                return negative_errno();
         k = write_file(dir_fd, tmp, text);
         if (k >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
                 k = negative_errno();
@@ -475,9 +494,17 @@ int lease_store_remove(int dir_fd, const char *id)
         if (!lease_id_valid(id))
                 return -EINVAL;
         snprintf(name, sizeof(name), "%s" RECORD_SUFFIX, id);
-        if (unlinkat(dir_fd, name, 0) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        return fsync_dir(dir_fd);
+        /* Not synced: the unlink is in the kernel at once, so a daemon that is killed, however
+         * abruptly, restarts without the record. Only a crash of the machine can bring it back
+         * (until the next sync of the directory: the next record written), and then its holder
+         * has gone with the machine: the restart ends the lease as it ends any whose holder is
+         * gone (lease-restore.c), which the lease had done already. A lease that had managed
+         * devices was marked ending, synced, before they went back: that restart finishes the
+         * ending the same way. Its holder's pid and start time may match a process of the new
+         * boot: so may those of any record the crash interrupted. */
+        if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
 }
 
 static int read_record(int dir_fd, const char *name, lease_record *ret, const char **bad)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,15 @@ int leases_new(const leases_config *config, leases **ret)
         if (!t)
                 return -ENOMEM;
         t->config = *config;
+        /* An fd of the state directory that fsync() takes (the daemon's may be O_PATH), opened
+         * once: every record written syncs the directory. */
+        t->config.state_fd = openat(config->state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->config.state_fd < 0) {
+                int r = negative_errno();
+
+                free(t);
+                return r;
+        }
         *ret = t;
         return 0;
 }
@@ -73,6 +83,7 @@ leases *leases_free(leases *t)
                 lease_unlink(l);
                 lease_free(l);
         }
+        safe_close(t->config.state_fd);
         free(t);
         return NULL;
 }

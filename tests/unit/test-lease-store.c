@@ -236,7 +236,7 @@ static size_t load(int dir_fd, lease_record **ret)
 TEST(store)
 {
         char path[] = "/tmp/ioasid-leases-XXXXXX";
-        int dir_fd = open_dir(path);
+        int dir_fd = open_dir(path), rw_fd;
         lease_record a, b, *got;
         fakesys_capture cap;
         const char *log;
@@ -264,6 +264,21 @@ TEST(store)
         ASSERT_EQ(load(dir_fd, &got), 2);
         assert_records_equal(&got[0], &a);
         lease_records_free(got, 2);
+
+        /* A temporary file that a crash or a failed removal left is replaced, not a conflict;
+         * through an fd that fsync() takes as well as through an O_PATH one. */
+        put(dir_fd, "." ID1 ".json.tmp", "{\"ver", 5);
+        ASSERT_OK(lease_store_save(dir_fd, &a));
+        ASSERT_FALSE(exists(dir_fd, "." ID1 ".json.tmp"));
+        rw_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(rw_fd >= 0);
+        put(dir_fd, "." ID1 ".json.tmp", "", 0);
+        ASSERT_OK(lease_store_save(rw_fd, &a));
+        ASSERT_FALSE(exists(dir_fd, "." ID1 ".json.tmp"));
+        ASSERT_EQ(load(rw_fd, &got), 2);
+        assert_records_equal(&got[0], &a);
+        lease_records_free(got, 2);
+        close(rw_fd);
 
         ASSERT_OK(lease_store_remove(dir_fd, ID2));
         ASSERT_OK(lease_store_remove(dir_fd, ID2));
