@@ -75,9 +75,10 @@ int lease_record_add_device(lease_record *r, const char *address, int group, boo
 int lease_record_remove_device(lease_record *r, const char *address);
 const lease_record_device *lease_record_find_device(const lease_record *r, const char *address);
 
-/* The record as JSON (the format above), and back: parsing refuses anything that is not
- * exactly a valid record, with *ret_bad (optional) naming the field (-EINVAL, -ENOMEM). */
-int lease_record_to_json(const lease_record *r, json_object **ret);
+/* The record as JSON text (the format above, on one line ending in a newline), and back:
+ * parsing refuses anything that is not exactly a valid record, with *ret_bad (optional) naming
+ * the field (-EINVAL, -ENOMEM). */
+int lease_record_format(const lease_record *r, char **ret);
 int lease_record_parse(const char *text, size_t len, lease_record *ret, const char **ret_bad);
 
 /* dir_fd: the state directory (O_PATH is enough; an fd fsync() takes saves opening one for each

@@ -82,9 +82,9 @@ static void assert_records_equal(const lease_record *a, const lease_record *b)
 
 TEST(round_trip)
 {
-        _cleanup_json_ json_object *o = NULL;
+        _cleanup_free_ char *text = NULL;
         lease_record r, back;
-        const char *text, *bad = "x";
+        const char *bad = "x";
 
         record_init(&r, ID1);
         r.holder_start_time = UINT64_MAX - 1;
@@ -96,24 +96,31 @@ TEST(round_trip)
         ASSERT_OK(lease_record_add_device(&r, "0000:01:01.0", 3, true, "e1000"));
         ASSERT_OK(lease_record_add_device(&r, "0000:01:02.0", 3, true, NULL));
         ASSERT_OK(lease_record_add_device(&r, "0000:00:04.0", 3, false, NULL));
+        /* A driver name may hold what JSON escapes. */
+        ASSERT_OK(lease_record_add_device(&r, "0000:00:05.0", 4, true, "a\"b\\c"));
         /* An acquire that has not answered yet. */
         r.devices[1].pending = true;
-        ASSERT_OK(lease_record_to_json(&r, &o));
-        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+        ASSERT_OK(lease_record_format(&r, &text));
         ASSERT_OK(lease_record_parse(text, strlen(text), &back, &bad));
         ASSERT_TRUE(bad == NULL);
         assert_records_equal(&r, &back);
         lease_record_done(&back);
+        ASSERT_STRCONTAINS(text, "\"originalDriver\":\"a\\\"b\\\\c\"");
 
-        /* No devices (all hot-removed) is still a lease. */
+        /* No devices (all hot-removed) is still a lease; the text as json-c printed it before
+         * (compact, no spaces), one line. */
         lease_record_done(&r);
         record_init(&r, ID2);
-        json_object_put(o);
-        ASSERT_OK(lease_record_to_json(&r, &o));
-        text = json_object_to_json_string(o);
+        text = mfree(text);
+        ASSERT_OK(lease_record_format(&r, &text));
+        ASSERT_STREQ(text,
+                     "{\"version\":1,\"lease\":\"" ID2 "\",\"uid\":1000,\"holderPid\":4242,"
+                     "\"holderStartTime\":123456789,\"backend\":\"iommufd\",\"pathMode\":false,"
+                     "\"devices\":[]}\n");
         ASSERT_OK(lease_record_parse(text, strlen(text), &back, NULL));
         assert_records_equal(&r, &back);
         lease_record_done(&back);
+        lease_record_done(&r);
 }
 
 #define REC(before, devices, after)                                                                \
