@@ -27,23 +27,46 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free)
 
 /* ---- Ids and names ---- */
 
-int lease_id_new(char ret[static LEASE_ID_SIZE])
+/* Random bytes for ids, drawn from the kernel a batch at a time: one getrandom() for many
+ * leases instead of one each. Only the event loop's thread makes ids, and workers forked from it
+ * never do, so no two processes hand out the same bytes. */
+static int random_bytes(uint8_t *ret, size_t n)
 {
-        uint8_t bytes[LEASE_ID_LEN / 2];
-        size_t done = 0;
+        static uint8_t pool[16 * (LEASE_ID_LEN / 2)];
+        static size_t left;
 
-        while (done < sizeof(bytes)) {
-                ssize_t n = getrandom(bytes + done, sizeof(bytes) - done, 0);
+        if (n > sizeof(pool))
+                return -EINVAL;
+        while (left < n) {
+                ssize_t k = getrandom(pool + left, sizeof(pool) - left, 0);
 
-                if (n < 0) {
+                if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
                 }
-                done += (size_t)n;
+                left += (size_t)k;
         }
-        for (size_t i = 0; i < sizeof(bytes); i++)
-                sprintf(ret + 2 * i, "%02x", bytes[i]);
+        /* Taken from the end, and wiped: no byte is handed out twice. */
+        left -= n;
+        memcpy(ret, pool + left, n);
+        memset(pool + left, 0, n);
+        return 0;
+}
+
+int lease_id_new(char ret[static LEASE_ID_SIZE])
+{
+        static const char hex[] = "0123456789abcdef";
+        uint8_t bytes[LEASE_ID_LEN / 2];
+        int r = random_bytes(bytes, sizeof(bytes));
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < sizeof(bytes); i++) {
+                ret[2 * i] = hex[bytes[i] >> 4];
+                ret[2 * i + 1] = hex[bytes[i] & 15];
+        }
+        ret[LEASE_ID_LEN] = 0;
         return 0;
 }
 

@@ -25,12 +25,20 @@ static void record_init(lease_record *r, const char *id)
 
 TEST(ids)
 {
+        static char many[100][LEASE_ID_SIZE];
         char a[LEASE_ID_SIZE], b[LEASE_ID_SIZE];
 
         ASSERT_OK(lease_id_new(a));
         ASSERT_OK(lease_id_new(b));
         ASSERT_TRUE(lease_id_valid(a) && lease_id_valid(b));
         ASSERT_TRUE(strcmp(a, b) != 0);
+        /* Drawn a batch at a time: across many batches, each id valid and new. */
+        for (size_t i = 0; i < ELEMENTSOF(many); i++) {
+                ASSERT_OK(lease_id_new(many[i]));
+                ASSERT_TRUE(lease_id_valid(many[i]));
+                for (size_t j = 0; j < i; j++)
+                        ASSERT_TRUE(strcmp(many[i], many[j]) != 0);
+        }
         ASSERT_TRUE(lease_id_valid(ID1));
         ASSERT_FALSE(lease_id_valid("00112233445566778899AABBCCDDEEFF"));
         ASSERT_FALSE(lease_id_valid("00112233445566778899aabbccddeef"));
