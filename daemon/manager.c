@@ -10,6 +10,7 @@
 
 #include "access.h"
 #include "admin.h"
+#include "audit.h"
 #include "backend.h"
 #include "broker.h"
 #include "config.h"
@@ -120,6 +121,10 @@ int manager_new(const manager_config *config, manager **ret)
         r = open_root(config->state_dir, &d->state_fd);
         if (r < 0)
                 return r;
+        r = audit_open(NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot open a socket for the audit trail, opening one per "
+                                     "entry: %m");
 
         r = sd_event_default(&d->state.event);
         if (r < 0)
@@ -227,6 +232,7 @@ manager *manager_free(manager *d)
         safe_close(d->sysfs_fd);
         safe_close(d->dev_fd);
         safe_close(d->state_fd);
+        audit_close();
         sd_event_unref(d->state.event);
         free(d);
         return NULL;
