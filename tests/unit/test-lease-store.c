@@ -385,13 +385,23 @@ TEST(proc_stat)
 
 TEST(holder)
 {
-        uint64_t me, child_start;
+        uint64_t me, child_start, whole;
         int pidfd, p[2], r;
         bool have_pidfd;
         pid_t child;
-        char c;
+        char c, text[4096];
+        size_t n;
+        FILE *f;
 
         ASSERT_OK(lease_holder_start_time(getpid(), &me));
+        /* What one read gave is what the whole file says. */
+        f = fopen("/proc/self/stat", "re");
+        ASSERT_TRUE(f);
+        n = fread(text, 1, sizeof(text), f);
+        ASSERT_TRUE(n > 0 && feof(f));
+        fclose(f);
+        ASSERT_OK(lease_proc_stat_parse(text, n, &c, &whole));
+        ASSERT_EQ(whole, me);
         ASSERT_EQ(lease_holder_alive(getpid(), me), 1);
         ASSERT_EQ(lease_holder_alive(getpid(), me + 1), 0);
         ASSERT_EQ(lease_holder_alive(0x7ffffffe, me), 0);
