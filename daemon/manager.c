@@ -10,6 +10,7 @@
 
 #include "access.h"
 #include "admin.h"
+#include "audit.h"
 #include "backend.h"
 #include "broker.h"
 #include "config.h"
@@ -120,6 +121,10 @@ int manager_new(const manager_config *config, manager **ret)
         r = open_root(config->state_dir, &d->state_fd);
         if (r < 0)
                 return r;
+        r = audit_open(NULL);
+        if (r < 0)
+                log_warning_errno(r, "Cannot open a socket for the audit trail, opening one per "
+                                     "entry: %m");
 
         r = sd_event_default(&d->state.event);
         if (r < 0)
@@ -188,8 +193,10 @@ int manager_new(const manager_config *config, manager **ret)
                                                    .refresh_group = sync_lease_refresh_group,
                                                    .userdata = &d->state } },
                        &d->state.leases);
-        if (r < 0)
+        if (r == -ENOMEM)
                 return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Cannot open %s: %m", config->state_dir);
         /* Before serving: a group still held by a lease of the last run must look busy. */
         r = leases_restore(d->state.leases);
         if (r < 0)
@@ -225,6 +232,7 @@ manager *manager_free(manager *d)
         safe_close(d->sysfs_fd);
         safe_close(d->dev_fd);
         safe_close(d->state_fd);
+        audit_close();
         sd_event_unref(d->state.event);
         free(d);
         return NULL;

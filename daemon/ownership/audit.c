@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -31,97 +30,135 @@ const char *audit_message_id(audit_kind kind)
 
 /* Fields are short: a lease id, a PCI address, a driver or error name. Longer ones are cut
  * rather than dropped, and the entry is still sent. */
-#define FIELD_MAX 160
-#define N_FIELDS  13
+#define FIELD_MAX   160
+#define N_FIELDS    13
+#define MESSAGE_MAX 512
 
+/* The entry in the journal's native protocol, "KEY=value\n" per field, built in place: no
+ * printf, which cost more than the rest of a grant's bookkeeping. The text of MESSAGE= is built
+ * beside it and goes last. Newlines would end a field early: they become spaces. */
 typedef struct entry {
-        char buf[N_FIELDS][FIELD_MAX];
-        struct iovec iov[N_FIELDS];
-        size_t n;
-        char message[512];
+        char buf[N_FIELDS * FIELD_MAX + MESSAGE_MAX + 16];
+        size_t len;
+        char message[MESSAGE_MAX];
         size_t message_len;
 } entry;
 
-static void field(entry *e, const char *key, const char *fmt_value, const char *svalue,
-                  long long nvalue)
+/* Appends s (n bytes) to buf, which holds *len of at most max - 1 bytes, as far as it fits. */
+static void append(char *buf, size_t *len, size_t max, const char *s, size_t n)
 {
-        int k;
+        char *p = buf + *len, *end;
 
-        if (e->n >= N_FIELDS)
-                return;
-        k = svalue ? snprintf(e->buf[e->n], FIELD_MAX, "%s=%s", key, svalue)
-                   : snprintf(e->buf[e->n], FIELD_MAX, "%s=%lld", key, nvalue);
-        if (k < 0)
-                return;
-        e->iov[e->n] = (struct iovec){ e->buf[e->n], MIN((size_t)k, (size_t)FIELD_MAX - 1) };
-        e->n++;
-        if (fmt_value && e->message_len < sizeof(e->message)) {
-                k = svalue ? snprintf(e->message + e->message_len,
-                                      sizeof(e->message) - e->message_len, " %s=%s", fmt_value,
-                                      svalue)
-                           : snprintf(e->message + e->message_len,
-                                      sizeof(e->message) - e->message_len, " %s=%lld", fmt_value,
-                                      nvalue);
-                if (k > 0)
-                        e->message_len = MIN(e->message_len + (size_t)k, sizeof(e->message) - 1);
+        n = MIN(n, max - 1 - *len);
+        memcpy(p, s, n);
+        for (end = p + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+                *p = ' ';
+        *len += n;
+}
+
+static const char *format_number(long long v, char buf[static 24])
+{
+        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+        char *p = buf + 23;
+
+        *p = 0;
+        do
+                *--p = (char)('0' + u % 10);
+        while ((u /= 10) > 0);
+        if (v < 0)
+                *--p = '-';
+        return p;
+}
+
+/* KEY=value, at most FIELD_MAX - 1 bytes of it; " short_key=value" added to the message. */
+static void field(entry *e, const char *key, const char *short_key, const char *value)
+{
+        size_t start = e->len, max = start + FIELD_MAX;
+
+        append(e->buf, &e->len, max, key, strlen(key));
+        append(e->buf, &e->len, max, "=", 1);
+        append(e->buf, &e->len, max, value, strlen(value));
+        e->buf[e->len++] = '\n';
+        if (short_key) {
+                append(e->message, &e->message_len, sizeof(e->message), " ", 1);
+                append(e->message, &e->message_len, sizeof(e->message), short_key,
+                       strlen(short_key));
+                append(e->message, &e->message_len, sizeof(e->message), "=", 1);
+                append(e->message, &e->message_len, sizeof(e->message), value, strlen(value));
         }
 }
 
 static void string_field(entry *e, const char *key, const char *short_key, const char *v)
 {
         if (v)
-                field(e, key, short_key, v, 0);
+                field(e, key, short_key, v);
 }
 
 static void number_field(entry *e, const char *key, const char *short_key, long long id)
 {
+        char buf[24];
+
         if (id > 0)
-                field(e, key, short_key, NULL, id - 1);
+                field(e, key, short_key, format_number(id - 1, buf));
 }
 
-/* The journal's native protocol, one datagram per entry, on a socket of its own that is closed
- * again: sd_journal_send() would keep one open for the rest of the daemon's life, an fd that
- * appears at the first entry. Newlines would end a field early: they become spaces. */
-static void journal_send(const struct iovec *iov, size_t n)
+/* One socket for the daemon's life, opened at start-up (audit_open): an fd that appeared at the
+ * first entry would look like a leak to whoever counts them. Unconnected, each entry addressed:
+ * a journald that restarts is found again at the next one. */
+static int journal_fd = -EBADF;
+static struct sockaddr_un journal_address = { .sun_family = AF_UNIX,
+                                              .sun_path = "/run/systemd/journal/socket" };
+
+int audit_open(const char *path)
 {
-        static const struct sockaddr_un sa = { .sun_family = AF_UNIX,
-                                               .sun_path = "/run/systemd/journal/socket" };
-        char buf[N_FIELDS * (FIELD_MAX + 1) + sizeof(((entry *)NULL)->message) + 16];
-        size_t len = 0;
-        int fd;
-
-        for (size_t i = 0; i < n && len + 1 < sizeof(buf); i++) {
-                size_t k = MIN(iov[i].iov_len, sizeof(buf) - len - 1);
-
-                memcpy(buf + len, iov[i].iov_base, k);
-                for (size_t j = len; j < len + k; j++)
-                        if (buf[j] == '\n')
-                                buf[j] = ' ';
-                len += k;
-                buf[len++] = '\n';
+        if (journal_fd >= 0)
+                return 0;
+        if (path) {
+                if (strlen(path) >= sizeof(journal_address.sun_path))
+                        return -ENAMETOOLONG;
+                strcpy(journal_address.sun_path, path);
         }
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        return journal_fd < 0 ? -errno : 0;
+}
+
+void audit_close(void)
+{
+        if (journal_fd >= 0)
+                close(journal_fd);
+        journal_fd = -EBADF;
+}
+
+/* A datagram each: without audit_open() on a socket of its own, closed again. */
+static void journal_send(const char *buf, size_t len)
+{
+        int fd = journal_fd;
+
+        if (fd < 0)
+                fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return;
-        (void)sendto(fd, buf, len, MSG_NOSIGNAL, (const struct sockaddr *)&sa, sizeof(sa));
-        close(fd);
+        (void)sendto(fd, buf, len, MSG_NOSIGNAL, (const struct sockaddr *)&journal_address,
+                     sizeof(journal_address));
+        if (fd != journal_fd)
+                close(fd);
 }
 
 void audit_send(audit_kind kind, int priority, const audit_fields *f, const char *what)
 {
         /* Large for a stack frame, and only ever used from the event loop's thread. */
         static entry e;
-        char message[sizeof("MESSAGE=") + sizeof(e.message)];
+        char number[24];
 
         if (!audit_message_id(kind))
                 return;
-        e.n = 0;
-        e.message_len = (size_t)snprintf(e.message, sizeof(e.message), "AUDIT %s", what);
-        e.message_len = MIN(e.message_len, sizeof(e.message) - 1);
-        field(&e, "MESSAGE_ID", NULL, message_ids[kind], 0);
-        field(&e, "PRIORITY", NULL, NULL, priority);
-        field(&e, "SYSLOG_IDENTIFIER", NULL, "ioasidd", 0);
-        field(&e, "IOASID_EVENT", NULL, kind_names[kind], 0);
+        e.len = e.message_len = 0;
+        append(e.message, &e.message_len, sizeof(e.message), "AUDIT ", 6);
+        append(e.message, &e.message_len, sizeof(e.message), what, strlen(what));
+        field(&e, "MESSAGE_ID", NULL, message_ids[kind]);
+        field(&e, "PRIORITY", NULL, format_number(priority, number));
+        field(&e, "SYSLOG_IDENTIFIER", NULL, "ioasidd");
+        field(&e, "IOASID_EVENT", NULL, kind_names[kind]);
         string_field(&e, "IOASID_LEASE", "lease", f->lease);
         string_field(&e, "IOASID_DEVICE", "device", f->device);
         string_field(&e, "IOASID_DRIVER", "driver", f->driver);
@@ -130,9 +167,9 @@ void audit_send(audit_kind kind, int priority, const audit_fields *f, const char
         number_field(&e, "IOASID_UID", "uid", f->uid);
         number_field(&e, "IOASID_BY_UID", "by_uid", f->by_uid);
         number_field(&e, "IOASID_PID", "pid", f->pid);
-        if (e.n >= N_FIELDS)
-                return;
-        snprintf(message, sizeof(message), "MESSAGE=%s", e.message);
-        e.iov[e.n++] = (struct iovec){ message, strlen(message) };
-        journal_send(e.iov, e.n);
+        /* MESSAGE= and up to MESSAGE_MAX - 1 bytes of text. */
+        append(e.buf, &e.len, sizeof(e.buf) - 1, "MESSAGE=", 8);
+        append(e.buf, &e.len, sizeof(e.buf) - 1, e.message, e.message_len);
+        e.buf[e.len++] = '\n';
+        journal_send(e.buf, e.len);
 }

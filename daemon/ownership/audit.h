@@ -38,6 +38,12 @@ typedef struct audit_fields {
 
 const char *audit_message_id(audit_kind kind);
 
+/* Entries go out over one socket from now on, to the journal (path NULL) or to path (tests):
+ * called at start-up, before anything is counted. Without it, each entry opens a socket of its
+ * own and closes it again. */
+int audit_open(const char *path);
+void audit_close(void);
+
 /* MESSAGE= is "AUDIT <what>" followed by the fields; priority is a syslog level. */
 void audit_send(audit_kind kind, int priority, const audit_fields *f, const char *what);
 

@@ -68,7 +68,7 @@ int lease_holder_start_time(pid_t pid, uint64_t *ret)
 {
         _cleanup_close_ int fd = -EBADF;
         char path[32], buf[4096], state;
-        size_t len = 0;
+        ssize_t n;
         int r;
 
         if (pid <= 0)
@@ -77,19 +77,16 @@ int lease_holder_start_time(pid_t pid, uint64_t *ret)
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT ? -ESRCH : negative_errno();
-        while (len < sizeof(buf)) {
-                ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        /* The process went away between open and read. */
-                        return errno == ESRCH ? -ESRCH : negative_errno();
-                if (n == 0)
-                        break;
-                len += (size_t)n;
-        }
-        r = lease_proc_stat_parse(buf, len, &state, ret);
+        /* One read: the kernel hands the whole line (seq_file) to the first read that has room
+         * for it, and it is a few hundred bytes. Reading on until a read of nothing said so
+         * cost a syscall. */
+        do
+                n = read(fd, buf, sizeof(buf));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                /* The process went away between open and read. */
+                return errno == ESRCH ? -ESRCH : negative_errno();
+        r = lease_proc_stat_parse(buf, (size_t)n, &state, ret);
         if (r < 0)
                 return r;
         /* A zombie has exited: its fds are closed, its lease is over. */

@@ -19,6 +19,8 @@ struct lease {
         lease *prev, *next;
         lease_record rec; /* what is on disk, devices in the order they were added */
         int *fds;         /* per device of rec: its grant, borrowed from the space */
+        int *groups;      /* the groups it was made owner of (lease.c's set_owner()) */
+        size_t n_groups;
         int pidfd;
         sd_event_source *exit_source;
         backend_space *space;

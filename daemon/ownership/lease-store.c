@@ -27,23 +27,46 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free)
 
 /* ---- Ids and names ---- */
 
-int lease_id_new(char ret[static LEASE_ID_SIZE])
+/* Random bytes for ids, drawn from the kernel a batch at a time: one getrandom() for many
+ * leases instead of one each. Only the event loop's thread makes ids, and workers forked from it
+ * never do, so no two processes hand out the same bytes. */
+static int random_bytes(uint8_t *ret, size_t n)
 {
-        uint8_t bytes[LEASE_ID_LEN / 2];
-        size_t done = 0;
+        static uint8_t pool[16 * (LEASE_ID_LEN / 2)];
+        static size_t left;
 
-        while (done < sizeof(bytes)) {
-                ssize_t n = getrandom(bytes + done, sizeof(bytes) - done, 0);
+        if (n > sizeof(pool))
+                return -EINVAL;
+        while (left < n) {
+                ssize_t k = getrandom(pool + left, sizeof(pool) - left, 0);
 
-                if (n < 0) {
+                if (k < 0) {
                         if (errno == EINTR)
                                 continue;
                         return negative_errno();
                 }
-                done += (size_t)n;
+                left += (size_t)k;
         }
-        for (size_t i = 0; i < sizeof(bytes); i++)
-                sprintf(ret + 2 * i, "%02x", bytes[i]);
+        /* Taken from the end, and wiped: no byte is handed out twice. */
+        left -= n;
+        memcpy(ret, pool + left, n);
+        memset(pool + left, 0, n);
+        return 0;
+}
+
+int lease_id_new(char ret[static LEASE_ID_SIZE])
+{
+        static const char hex[] = "0123456789abcdef";
+        uint8_t bytes[LEASE_ID_LEN / 2];
+        int r = random_bytes(bytes, sizeof(bytes));
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < sizeof(bytes); i++) {
+                ret[2 * i] = hex[bytes[i] >> 4];
+                ret[2 * i + 1] = hex[bytes[i] & 15];
+        }
+        ret[LEASE_ID_LEN] = 0;
         return 0;
 }
 
@@ -152,63 +175,113 @@ int lease_record_remove_device(lease_record *r, const char *address)
 
 /* ---- JSON ---- */
 
-static int add(json_object *o, const char *key, json_object *v)
+/* Written by hand into a buffer sized beforehand, the format above: building json-c objects and
+ * printing them cost more than the rest of an Acquire's bookkeeping together. Strings are
+ * escaped as JSON wants, whatever they hold; lease_record_parse() reads every record back as it
+ * was (the fuzz target checks it). */
+
+/* The most a string of n bytes takes, escaped and quoted: \u00XX for a control character. */
+#define QUOTED_MAX(n) (6 * (n) + 2)
+/* A number, and a key with its punctuation. */
+#define NUMBER_MAX 24
+#define KEY_MAX    24
+
+static char *put(char *p, const char *s)
 {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
+        size_t n = strlen(s);
+
+        memcpy(p, s, n);
+        return p + n;
+}
+
+static char *put_string(char *p, const char *s)
+{
+        static const char hex[] = "0123456789abcdef";
+
+        *p++ = '"';
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+
+                if (c == '"' || c == '\\') {
+                        *p++ = '\\';
+                        *p++ = (char)c;
+                } else if (c < 0x20) {
+                        p = put(p, "\\u00");
+                        *p++ = hex[c >> 4];
+                        *p++ = hex[c & 15];
+                } else
+                        *p++ = (char)c;
         }
-        return 0;
+        *p++ = '"';
+        return p;
 }
 
-static int device_to_json(const lease_record_device *d, json_object **ret)
+static char *put_number(char *p, bool negative, uint64_t v)
 {
-        _cleanup_json_ json_object *o = json_object_new_object();
+        char buf[NUMBER_MAX], *q = buf + sizeof(buf);
 
-        if (!o || add(o, "address", json_object_new_string(d->address)) < 0 ||
-            add(o, "group", json_object_new_int64(d->group)) < 0 ||
-            add(o, "managed", json_object_new_boolean(d->managed)) < 0)
-                return -ENOMEM;
-        if (d->managed && d->original_driver[0] &&
-            add(o, "originalDriver", json_object_new_string(d->original_driver)) < 0)
-                return -ENOMEM;
-        if (d->pending && add(o, "pending", json_object_new_boolean(true)) < 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(o);
-        return 0;
+        do
+                *--q = (char)('0' + v % 10);
+        while ((v /= 10) > 0);
+        if (negative)
+                *--q = '-';
+        memcpy(p, q, (size_t)(buf + sizeof(buf) - q));
+        return p + (buf + sizeof(buf) - q);
 }
 
-int lease_record_to_json(const lease_record *r, json_object **ret)
+static char *put_int(char *p, int64_t v)
 {
-        _cleanup_json_ json_object *o = NULL, *devices = json_object_new_array();
+        return put_number(p, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+}
 
-        if (!devices)
+static char *put_bool(char *p, bool v)
+{
+        return put(p, v ? "true" : "false");
+}
+
+static size_t device_text_max(const lease_record_device *d)
+{
+        return 6 * KEY_MAX + QUOTED_MAX(sizeof(d->address)) + NUMBER_MAX + 2 * sizeof("false") +
+               QUOTED_MAX(sizeof(d->original_driver)) + sizeof("true") + 4;
+}
+
+int lease_record_format(const lease_record *r, char **ret)
+{
+        size_t size = 12 * KEY_MAX + QUOTED_MAX(sizeof(r->id)) + 4 * NUMBER_MAX +
+                      QUOTED_MAX(sizeof(r->backend)) + 2 * sizeof("false") + 8;
+        char *text, *p;
+
+        for (size_t i = 0; i < r->n_devices; i++)
+                size += device_text_max(&r->devices[i]);
+        text = p = malloc(size);
+        if (!text)
                 return -ENOMEM;
+        p = put(p, "{\"version\":");
+        p = put_int(p, RECORD_VERSION);
+        p = put_string(put(p, ",\"lease\":"), r->id);
+        p = put_int(put(p, ",\"uid\":"), (int64_t)r->uid);
+        p = put_int(put(p, ",\"holderPid\":"), r->holder_pid);
+        p = put_number(put(p, ",\"holderStartTime\":"), false, r->holder_start_time);
+        p = put_string(put(p, ",\"backend\":"), r->backend);
+        p = put_bool(put(p, ",\"pathMode\":"), r->path_mode);
+        if (r->ending)
+                p = put(p, ",\"ending\":true");
+        p = put(p, ",\"devices\":[");
         for (size_t i = 0; i < r->n_devices; i++) {
-                json_object *d;
-                int k = device_to_json(&r->devices[i], &d);
+                const lease_record_device *d = &r->devices[i];
 
-                if (k < 0)
-                        return k;
-                if (json_object_array_add(devices, d) < 0) {
-                        json_object_put(d);
-                        return -ENOMEM;
-                }
+                p = put_string(put(p, i > 0 ? ",{\"address\":" : "{\"address\":"), d->address);
+                p = put_int(put(p, ",\"group\":"), d->group);
+                p = put_bool(put(p, ",\"managed\":"), d->managed);
+                if (d->managed && d->original_driver[0])
+                        p = put_string(put(p, ",\"originalDriver\":"), d->original_driver);
+                if (d->pending)
+                        p = put(p, ",\"pending\":true");
+                *p++ = '}';
         }
-        o = json_object_new_object();
-        if (!o || add(o, "version", json_object_new_int64(RECORD_VERSION)) < 0 ||
-            add(o, "lease", json_object_new_string(r->id)) < 0 ||
-            add(o, "uid", json_object_new_int64((int64_t)r->uid)) < 0 ||
-            add(o, "holderPid", json_object_new_int64(r->holder_pid)) < 0 ||
-            add(o, "holderStartTime", json_object_new_uint64(r->holder_start_time)) < 0 ||
-            add(o, "backend", json_object_new_string(r->backend)) < 0 ||
-            add(o, "pathMode", json_object_new_boolean(r->path_mode)) < 0 ||
-            (r->ending && add(o, "ending", json_object_new_boolean(true)) < 0) ||
-            add(o, "devices", TAKE_PTR(devices)) < 0)
-                return -ENOMEM;
-        *ret = TAKE_PTR(o);
+        p = put(p, "]}\n");
+        *p = 0;
+        *ret = text;
         return 0;
 }
 
@@ -401,13 +474,27 @@ finish:
 
 /* ---- Files ---- */
 
+/* fsync() of dir_fd itself when it can (the daemon keeps one opened for it), else of a fresh fd:
+ * an O_PATH fd cannot be synced. */
 static int fsync_dir(int dir_fd)
 {
-        _cleanup_close_ int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = -EBADF;
 
+        if (fsync(dir_fd) >= 0)
+                return 0;
+        if (errno != EBADF)
+                return negative_errno();
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0 || fsync(fd) < 0)
                 return negative_errno();
         return 0;
+}
+
+static int create_file(int dir_fd, const char *name)
+{
+        int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+        return fd < 0 ? negative_errno() : fd;
 }
 
 static int write_file(int dir_fd, const char *name, const char *text)
@@ -415,9 +502,17 @@ static int write_file(int dir_fd, const char *name, const char *text)
         _cleanup_close_ int fd = -EBADF;
         size_t len = strlen(text);
 
-        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* The name is the lease's own and every write renames or removes it, so it is there only
+         * if a crash left it (lease_store_load() removes those at start) or removing it failed:
+         * stale, and replaced. Not unlinked beforehand: that is a syscall for every save. */
+        fd = create_file(dir_fd, name);
+        if (fd == -EEXIST) {
+                if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                        return negative_errno();
+                fd = create_file(dir_fd, name);
+        }
         if (fd < 0)
-                return negative_errno();
+                return fd;
         for (size_t done = 0; done < len;) {
                 ssize_t n = write(fd, text + done, len - done);
 
@@ -437,27 +532,18 @@ static int write_file(int dir_fd, const char *name, const char *text)
 
 int lease_store_save(int dir_fd, const lease_record *r)
 {
-        _cleanup_json_ json_object *o = NULL;
         _cleanup_free_ char *text = NULL;
         char name[LEASE_ID_SIZE + 8], tmp[LEASE_ID_SIZE + 16];
-        const char *s;
         int k;
 
         if (!lease_id_valid(r->id) || !backend_name_valid(r->backend))
                 return -EINVAL;
-        k = lease_record_to_json(r, &o);
+        k = lease_record_format(r, &text);
         if (k < 0)
                 return k;
-        s = json_object_to_json_string_ext(o,
-                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s || asprintf(&text, "%s\n", s) < 0)
-                return -ENOMEM;
 
         snprintf(name, sizeof(name), "%s" RECORD_SUFFIX, r->id);
         snprintf(tmp, sizeof(tmp), ".%s" TMP_SUFFIX, r->id);
-        /* What a crash left here last time is stale: this write replaces it. */
-        if (unlinkat(dir_fd, tmp, 0) < 0 && errno != ENOENT)
-                return negative_errno();
         k = write_file(dir_fd, tmp, text);
         if (k >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
                 k = negative_errno();
@@ -475,9 +561,17 @@ int lease_store_remove(int dir_fd, const char *id)
         if (!lease_id_valid(id))
                 return -EINVAL;
         snprintf(name, sizeof(name), "%s" RECORD_SUFFIX, id);
-        if (unlinkat(dir_fd, name, 0) < 0)
-                return errno == ENOENT ? 0 : negative_errno();
-        return fsync_dir(dir_fd);
+        /* Not synced: the unlink is in the kernel at once, so a daemon that is killed, however
+         * abruptly, restarts without the record. Only a crash of the machine can bring it back
+         * (until the next sync of the directory: the next record written), and then its holder
+         * has gone with the machine: the restart ends the lease as it ends any whose holder is
+         * gone (lease-restore.c), which the lease had done already. A lease that had managed
+         * devices was marked ending, synced, before they went back: that restart finishes the
+         * ending the same way. Its holder's pid and start time may match a process of the new
+         * boot: so may those of any record the crash interrupted. */
+        if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
 }
 
 static int read_record(int dir_fd, const char *name, lease_record *ret, const char **bad)

@@ -75,13 +75,15 @@ int lease_record_add_device(lease_record *r, const char *address, int group, boo
 int lease_record_remove_device(lease_record *r, const char *address);
 const lease_record_device *lease_record_find_device(const lease_record *r, const char *address);
 
-/* The record as JSON (the format above), and back: parsing refuses anything that is not
- * exactly a valid record, with *ret_bad (optional) naming the field (-EINVAL, -ENOMEM). */
-int lease_record_to_json(const lease_record *r, json_object **ret);
+/* The record as JSON text (the format above, on one line ending in a newline), and back:
+ * parsing refuses anything that is not exactly a valid record, with *ret_bad (optional) naming
+ * the field (-EINVAL, -ENOMEM). */
+int lease_record_format(const lease_record *r, char **ret);
 int lease_record_parse(const char *text, size_t len, lease_record *ret, const char **ret_bad);
 
-/* dir_fd: the state directory (O_PATH is enough). save replaces an existing record of the same
- * id; remove is a no-op for a record that is not there. */
+/* dir_fd: the state directory (O_PATH is enough; an fd fsync() takes saves opening one for each
+ * record written). save replaces an existing record of the same id, synced with its directory;
+ * remove is a no-op for a record that is not there, and does not sync (see there why). */
 int lease_store_save(int dir_fd, const lease_record *r);
 int lease_store_remove(int dir_fd, const char *id);
 /* Every valid record, sorted by id; malformed ones are renamed to *.bad, temporary files left by

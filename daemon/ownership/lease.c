@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,15 @@ int leases_new(const leases_config *config, leases **ret)
         if (!t)
                 return -ENOMEM;
         t->config = *config;
+        /* An fd of the state directory that fsync() takes (the daemon's may be O_PATH), opened
+         * once: every record written syncs the directory. */
+        t->config.state_fd = openat(config->state_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->config.state_fd < 0) {
+                int r = negative_errno();
+
+                free(t);
+                return r;
+        }
         *ret = t;
         return 0;
 }
@@ -45,6 +55,7 @@ void lease_free(lease *l)
         free(l->why);
         lease_record_done(&l->rec);
         free(l->fds);
+        free(l->groups);
         backend_space_free(l->space);
         sd_event_source_disable_unref(l->exit_source);
         safe_close(l->pidfd);
@@ -73,6 +84,7 @@ leases *leases_free(leases *t)
                 lease_unlink(l);
                 lease_free(l);
         }
+        safe_close(t->config.state_fd);
         free(t);
         return NULL;
 }
@@ -172,14 +184,30 @@ static bool has_group_before(const lease *l, int group, size_t before)
         return false;
 }
 
-static void set_owner(lease *l, int group, lease *owner)
+/* Makes owner (l or NULL) the owner of group and its devices in the model. l keeps the numbers
+ * of the groups it was made owner of, so that freeing them all looks at those, not at every
+ * group of the machine. */
+static int set_owner(lease *l, int group, lease *owner)
 {
         model *m = l->table->config.model;
         const model_group *g = model_find_group(m, group);
+        size_t i = 0;
 
+        while (i < l->n_groups && l->groups[i] != group)
+                i++;
+        if (owner && i == l->n_groups) {
+                int *p = reallocarray(l->groups, l->n_groups + 1, sizeof(int));
+
+                if (!p)
+                        return -ENOMEM;
+                l->groups = p;
+                l->groups[l->n_groups++] = group;
+        } else if (!owner && i < l->n_groups)
+                l->groups[i] = l->groups[--l->n_groups];
         (void)model_set_group_owner(m, group, owner);
-        for (size_t i = 0; g && i < g->n_devices; i++)
-                (void)model_set_device_owner(m, g->devices[i], owner);
+        for (size_t k = 0; g && k < g->n_devices; k++)
+                (void)model_set_device_owner(m, g->devices[k], owner);
+        return 0;
 }
 
 static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -345,12 +373,13 @@ int lease_acquire(lease *l, char (*addresses)[PCI_ADDRESS_SIZE], size_t n, lease
                         bool new_group = !model_find_group(m->model, d->group) ||
                                          model_find_group(m->model, d->group)->owner != l;
 
-                        if (new_group)
-                                set_owner(l, d->group, l);
-                        r = add_device(l, d, grants, i, &fd);
+                        r = new_group ? set_owner(l, d->group, l) : 0;
+                        if (r >= 0) {
+                                r = add_device(l, d, grants, i, &fd);
+                                if (r < 0 && new_group)
+                                        (void)set_owner(l, d->group, NULL);
+                        }
                         if (r < 0) {
-                                if (new_group)
-                                        set_owner(l, d->group, NULL);
                                 if (ret_error &&
                                     asprintf(ret_error, "%s: %s", d->address, strerror(-r)) < 0)
                                         *ret_error = NULL;
@@ -440,23 +469,31 @@ void lease_device_changed(lease *l, const model_change *c)
         }
 }
 
-/* Frees every group the lease holds, as the model has them: a record may have lost a device
- * the group still has. Returns how many. */
+static int cmp_int(const void *a, const void *b)
+{
+        return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+/* Frees every group the lease holds, as the model has them (a record may have lost a device the
+ * group still has), in the order of their numbers. Returns how many. */
 size_t lease_disown_all(lease *l)
 {
-        size_t n, k = 0;
-        const model_group *const *groups = model_groups(l->table->config.model, &n);
+        _cleanup_free_ int *groups = TAKE_PTR(l->groups);
+        size_t n = l->n_groups, k = 0;
 
-        for (size_t i = 0; i < n; i++)
-                if (groups[i]->owner == l) {
-                        int number = groups[i]->number;
+        l->n_groups = 0;
+        if (n > 1)
+                qsort(groups, n, sizeof(int), cmp_int);
+        for (size_t i = 0; i < n; i++) {
+                const model_group *g = model_find_group(l->table->config.model, groups[i]);
 
-                        /* set_owner changes the model's arrays: the group by number. */
-                        set_owner(l, number, NULL);
-                        lease_publish(l, LEASE_RELEASED, number);
-                        groups = model_groups(l->table->config.model, &n);
-                        k++;
-                }
+                /* Gone from the model, or taken from the lease since: not the lease's to free. */
+                if (!g || g->owner != l)
+                        continue;
+                (void)set_owner(l, groups[i], NULL);
+                lease_publish(l, LEASE_RELEASED, groups[i]);
+                k++;
+        }
         return k;
 }
 
@@ -516,8 +553,13 @@ int lease_add_bound_device(lease *l, const model_device *d)
         l->rec.devices[l->rec.n_devices - 1].pending = true;
         l->fds[l->rec.n_devices - 1] = -EBADF;
         if (!model_find_group(l->table->config.model, d->group) ||
-            model_find_group(l->table->config.model, d->group)->owner != l)
-                set_owner(l, d->group, l);
+            model_find_group(l->table->config.model, d->group)->owner != l) {
+                r = set_owner(l, d->group, l);
+                if (r < 0) {
+                        l->rec.n_devices--;
+                        return r;
+                }
+        }
         return 0;
 }
 
@@ -555,10 +597,17 @@ int lease_adopt(leases *t, lease_record *rec, int pidfd, lease **ret)
                 lease_free(l);
                 return r;
         }
-        for (size_t i = 0; i < l->rec.n_devices; i++) {
+        for (size_t i = 0; i < l->rec.n_devices; i++)
                 l->fds[i] = -EBADF;
+        for (size_t i = 0; r >= 0 && i < l->rec.n_devices; i++)
                 if (!has_group_before(l, l->rec.devices[i].group, i))
-                        set_owner(l, l->rec.devices[i].group, l);
+                        r = set_owner(l, l->rec.devices[i].group, l);
+        if (r < 0) {
+                /* Never there: the groups go back without a word. */
+                while (l->n_groups > 0)
+                        (void)set_owner(l, l->groups[0], NULL);
+                lease_free(l);
+                return r;
         }
         link_lease(t, l);
         if (pidfd >= 0)

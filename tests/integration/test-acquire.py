@@ -383,6 +383,33 @@ def test_hot_remove_from_lease():
         m.close()
 
 
+def test_release_frees_groups_the_record_lost():
+    """A group keeps its owner when the lease's only device of it goes away while another of
+    its devices stays: the end of the lease frees it too, though the record no longer names
+    it, each group once, in the order of their numbers."""
+    with fixture() as f:
+        for address in ("0000:00:03.0", "0000:01:01.0", "0000:01:02.0"):
+            f.rebind(address, "vfio-pci")
+        wait_for(lambda: group(f, 2)["viable"] and group(f, 3)["viable"], "groups 2, 3 viable")
+        c = f.client()
+        reply, fds = acquire(c, ["0000:01:01.0", "0000:00:03.1"])
+        close_all(fds)
+        record = os.path.join(f.root, "state", reply["lease"] + ".json")
+        m = Monitor(f.sock)
+        f.fakesys("remove-device", "0000:00:03.1")
+        wait_for(lambda: [d["address"] for d in json.load(open(record))["devices"]] ==
+                 ["0000:01:01.0"], "the record without the removed device")
+        assert group(f, 2)["owner"]["lease"] == reply["lease"]
+        assert c.call("io.ioasid.Broker.Release", {"lease": reply["lease"]}) == {}
+        events = m.until(lambda e: e["kind"] == "leaseReleased" and e["group"] == 3,
+                         "group 3 released")
+        released = [e["group"] for e in events if e["kind"] == "leaseReleased"]
+        assert released == [2, 3], events
+        assert "owner" not in group(f, 2) and "owner" not in group(f, 3)
+        assert all("owner" not in d for d in group(f, 2)["devices"])
+        m.close()
+
+
 def test_device_removed_during_refresh():
     """A device that goes away while Acquire reads the groups again: the refresh of a later
     device of the same group drops it from the model. A FIFO for the later device's uevent
@@ -583,7 +610,8 @@ def test_bad_requests():
 run([test_scenario1_refused_then_granted, test_scenario2_second_owner_refused,
      test_policy_for_non_root_acquire, test_locked_memory, test_scenario3_bridge_group_taken_whole,
      test_holder_exit_ends_lease, test_restart_keeps_leases, test_host_driver_into_leased_group,
-     test_hot_remove_from_lease, test_device_removed_during_refresh, test_legacy_path_mode, test_path_mode_node_repaired_at_start,
+     test_hot_remove_from_lease, test_release_frees_groups_the_record_lost,
+     test_device_removed_during_refresh, test_legacy_path_mode, test_path_mode_node_repaired_at_start,
      test_dma_blocked_only_while_claimed,
      test_path_mode_needs_legacy,
      test_bad_requests])

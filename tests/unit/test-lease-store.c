@@ -25,12 +25,20 @@ static void record_init(lease_record *r, const char *id)
 
 TEST(ids)
 {
+        static char many[100][LEASE_ID_SIZE];
         char a[LEASE_ID_SIZE], b[LEASE_ID_SIZE];
 
         ASSERT_OK(lease_id_new(a));
         ASSERT_OK(lease_id_new(b));
         ASSERT_TRUE(lease_id_valid(a) && lease_id_valid(b));
         ASSERT_TRUE(strcmp(a, b) != 0);
+        /* Drawn a batch at a time: across many batches, each id valid and new. */
+        for (size_t i = 0; i < ELEMENTSOF(many); i++) {
+                ASSERT_OK(lease_id_new(many[i]));
+                ASSERT_TRUE(lease_id_valid(many[i]));
+                for (size_t j = 0; j < i; j++)
+                        ASSERT_TRUE(strcmp(many[i], many[j]) != 0);
+        }
         ASSERT_TRUE(lease_id_valid(ID1));
         ASSERT_FALSE(lease_id_valid("00112233445566778899AABBCCDDEEFF"));
         ASSERT_FALSE(lease_id_valid("00112233445566778899aabbccddeef"));
@@ -82,9 +90,9 @@ static void assert_records_equal(const lease_record *a, const lease_record *b)
 
 TEST(round_trip)
 {
-        _cleanup_json_ json_object *o = NULL;
+        _cleanup_free_ char *text = NULL;
         lease_record r, back;
-        const char *text, *bad = "x";
+        const char *bad = "x";
 
         record_init(&r, ID1);
         r.holder_start_time = UINT64_MAX - 1;
@@ -96,24 +104,31 @@ TEST(round_trip)
         ASSERT_OK(lease_record_add_device(&r, "0000:01:01.0", 3, true, "e1000"));
         ASSERT_OK(lease_record_add_device(&r, "0000:01:02.0", 3, true, NULL));
         ASSERT_OK(lease_record_add_device(&r, "0000:00:04.0", 3, false, NULL));
+        /* A driver name may hold what JSON escapes. */
+        ASSERT_OK(lease_record_add_device(&r, "0000:00:05.0", 4, true, "a\"b\\c"));
         /* An acquire that has not answered yet. */
         r.devices[1].pending = true;
-        ASSERT_OK(lease_record_to_json(&r, &o));
-        text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+        ASSERT_OK(lease_record_format(&r, &text));
         ASSERT_OK(lease_record_parse(text, strlen(text), &back, &bad));
         ASSERT_TRUE(bad == NULL);
         assert_records_equal(&r, &back);
         lease_record_done(&back);
+        ASSERT_STRCONTAINS(text, "\"originalDriver\":\"a\\\"b\\\\c\"");
 
-        /* No devices (all hot-removed) is still a lease. */
+        /* No devices (all hot-removed) is still a lease; the text as json-c printed it before
+         * (compact, no spaces), one line. */
         lease_record_done(&r);
         record_init(&r, ID2);
-        json_object_put(o);
-        ASSERT_OK(lease_record_to_json(&r, &o));
-        text = json_object_to_json_string(o);
+        text = mfree(text);
+        ASSERT_OK(lease_record_format(&r, &text));
+        ASSERT_STREQ(text,
+                     "{\"version\":1,\"lease\":\"" ID2 "\",\"uid\":1000,\"holderPid\":4242,"
+                     "\"holderStartTime\":123456789,\"backend\":\"iommufd\",\"pathMode\":false,"
+                     "\"devices\":[]}\n");
         ASSERT_OK(lease_record_parse(text, strlen(text), &back, NULL));
         assert_records_equal(&r, &back);
         lease_record_done(&back);
+        lease_record_done(&r);
 }
 
 #define REC(before, devices, after)                                                                \
@@ -236,7 +251,7 @@ static size_t load(int dir_fd, lease_record **ret)
 TEST(store)
 {
         char path[] = "/tmp/ioasid-leases-XXXXXX";
-        int dir_fd = open_dir(path);
+        int dir_fd = open_dir(path), rw_fd;
         lease_record a, b, *got;
         fakesys_capture cap;
         const char *log;
@@ -264,6 +279,21 @@ TEST(store)
         ASSERT_EQ(load(dir_fd, &got), 2);
         assert_records_equal(&got[0], &a);
         lease_records_free(got, 2);
+
+        /* A temporary file that a crash or a failed removal left is replaced, not a conflict;
+         * through an fd that fsync() takes as well as through an O_PATH one. */
+        put(dir_fd, "." ID1 ".json.tmp", "{\"ver", 5);
+        ASSERT_OK(lease_store_save(dir_fd, &a));
+        ASSERT_FALSE(exists(dir_fd, "." ID1 ".json.tmp"));
+        rw_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ASSERT_TRUE(rw_fd >= 0);
+        put(dir_fd, "." ID1 ".json.tmp", "", 0);
+        ASSERT_OK(lease_store_save(rw_fd, &a));
+        ASSERT_FALSE(exists(dir_fd, "." ID1 ".json.tmp"));
+        ASSERT_EQ(load(rw_fd, &got), 2);
+        assert_records_equal(&got[0], &a);
+        lease_records_free(got, 2);
+        close(rw_fd);
 
         ASSERT_OK(lease_store_remove(dir_fd, ID2));
         ASSERT_OK(lease_store_remove(dir_fd, ID2));
@@ -355,13 +385,23 @@ TEST(proc_stat)
 
 TEST(holder)
 {
-        uint64_t me, child_start;
+        uint64_t me, child_start, whole;
         int pidfd, p[2], r;
         bool have_pidfd;
         pid_t child;
-        char c;
+        char c, text[4096];
+        size_t n;
+        FILE *f;
 
         ASSERT_OK(lease_holder_start_time(getpid(), &me));
+        /* What one read gave is what the whole file says. */
+        f = fopen("/proc/self/stat", "re");
+        ASSERT_TRUE(f);
+        n = fread(text, 1, sizeof(text), f);
+        ASSERT_TRUE(n > 0 && feof(f));
+        fclose(f);
+        ASSERT_OK(lease_proc_stat_parse(text, n, &c, &whole));
+        ASSERT_EQ(whole, me);
         ASSERT_EQ(lease_holder_alive(getpid(), me), 1);
         ASSERT_EQ(lease_holder_alive(getpid(), me + 1), 0);
         ASSERT_EQ(lease_holder_alive(0x7ffffffe, me), 0);
