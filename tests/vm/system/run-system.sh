@@ -60,6 +60,10 @@ meson install -C "$builddir" --no-rebuild --quiet --destdir "$root" >"$work/inst
 systemctl --root="$root" enable ioasidd.socket >/dev/null 2>&1
 # The test's own pieces: a client, the helpers, the test, and the unit that runs it.
 install -D -m 0755 "$builddir/tests/vm/vm-client" "$root/usr/local/lib/ioasid-test/vm-client"
+# The bind benchmark's client, where the build has made it (the benchmark depends on it).
+if [ -x "$builddir/tests/vm/bind-bench" ]; then
+        install -D -m 0755 "$builddir/tests/vm/bind-bench" "$root/usr/local/lib/ioasid-test/bind-bench"
+fi
 install -D -m 0644 "$here/lib.sh" "$root/usr/local/lib/ioasid-test/lib.sh"
 for t in ${tests//,/ }; do
         install -D -m 0644 "$here/tests/$t.sh" "$root/usr/local/lib/ioasid-test/tests/$t.sh"
@@ -189,7 +193,9 @@ if [ $rc -eq 2 ]; then
 fi
 if [ $rc -eq 0 ] && grep -q '^VM-RESULT: PASS' "$log"; then
         echo "$name: pass in ${took} s (boot $attempt)"
-        grep -E '^(VM-TEST|STEP|OK|INFO)' "$log" || true
+        grep -E '^(VM-TEST|STEP|OK|INFO)' "$log" | tr -d '\r' || true
+        # A benchmark's table.
+        sed -n 's/^BENCH //p' "$log" | tr -d '\r'
         exit 0
 fi
 echo "$name: FAIL after ${took} s (boot $attempt):"
