@@ -458,11 +458,12 @@ static void bench_events(const char *python, const char *script)
                 const char *msg = i % 2 ? bind : unbind;
                 size_t len = i % 2 ? sizeof(bind) : sizeof(unbind);
 
+                /* The tree changed as the kernel changes it (the driver link and the device's
+                 * uevent attribute), its event sent here: the time is the daemon's alone. */
                 if (i % 2)
-                        ASSERT_OK(symlinkat("../../../bus/pci/drivers/virtio-pci", f.sys_fd,
-                                            "devices/pci0000:00/0000:00:03.0/driver"));
+                        ASSERT_EQ(fakesys_run(&f, "bind", "0000:00:03.0", "virtio-pci"), 0);
                 else
-                        ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/driver", 0));
+                        ASSERT_EQ(fakesys_run(&f, "unbind", "0000:00:03.0"), 0);
                 t0 = now_ms();
                 send_uevent(msg, len);
                 wait_events(m, "driverChanged", 1);
