@@ -23,20 +23,21 @@ typedef struct piece {
 /* As the wire writes every message. */
 #define TEXT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
+/* Takes o (NULL: out of memory). */
 static piece *piece_new(json_object *o, uint64_t stamp)
 {
-        _cleanup_json_ json_object *owned = o;
         const char *s;
-        size_t len;
+        size_t len = 0;
         piece *p;
 
         s = o ? json_object_to_json_string_length(o, TEXT_FLAGS, &len) : NULL;
         p = s ? malloc(sizeof(*p) + len + 1) : NULL;
-        if (!p)
-                return NULL;
-        p->stamp = stamp;
-        p->len = len;
-        memcpy(p->text, s, len + 1);
+        if (p) {
+                p->stamp = stamp;
+                p->len = len;
+                memcpy(p->text, s, len + 1);
+        }
+        json_object_put(o);
         return p;
 }
 
