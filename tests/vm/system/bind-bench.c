@@ -4,16 +4,26 @@
  * and by driverctl (set-override, unset-override), round after round, each timed with
  * CLOCK_MONOTONIC; the same writes made here directly in sysfs give the kernel's own part.
  * Between two measures udevd has settled, the device is on its host driver again and the
- * daemon sees it so: no measure pays for the one before.
+ * daemon sees it so: no measure pays for the one before. The two tools take turns going first,
+ * and a ratio is the median of the rounds' own ratios: the machine's load drifts (a TCG guest
+ * on a shared host), and a round's two measures see about the same load.
+ *
+ * Two diagnostic rows say where the time goes on a guest of one vCPU: the CPU time udevd's
+ * processes had inside each tool's bind (their schedstat), and both binds once more with
+ * udevd's queue held over the measure (udevadm control --stop-exec-queue). The udev workers that
+ * handle the bind's uevents run while the daemon finishes the Acquire, whereas driverctl's bash
+ * has exited by then. A real system runs udevd: the rows are not the comparison.
  *
  *   bind-bench SOCKET ADDRESS ROUNDS
  *
  * Prints a markdown table (median, and min-max, in milliseconds) with "BENCH " before each
  * line. Exit status 0 when every step ended as it should. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,20 +37,24 @@
 #define MAX_ROUNDS 100
 
 typedef enum measure {
-        M_ACQUIRE,     /* managed Acquire: the call until the reply with the fds */
-        M_RELEASE,     /* its Release: until the drivers are back */
-        M_ADMIN_BIND,  /* Admin.Bind to vfio-pci, one call */
-        M_ADMIN_BACK,  /* Admin.Bind to the host driver, one call */
-        M_CTL_BIND,    /* ioasidctl bind ADDR vfio-pci, the process */
-        M_CTL_BACK,    /* ioasidctl bind ADDR HOST, the process */
-        M_CTL_ACQUIRE, /* ioasidctl acquire ADDR --managed: acquire and release, the process */
-        M_DC_SET,      /* driverctl set-override ADDR vfio-pci */
-        M_DC_UNSET,    /* driverctl unset-override ADDR */
-        M_DC_BOTH,     /* the two, per round */
-        M_SYSFS_SET,   /* override, unbind, drivers_probe: here, no process, no daemon */
-        M_SYSFS_UNSET, /* unbind, override cleared, drivers_probe */
-        M_EXEC_TRUE,   /* fork and exec of /bin/true */
-        M_EXEC_BASH,   /* fork and exec of bash -c : */
+        M_ACQUIRE,      /* managed Acquire: the call until the reply with the fds */
+        M_RELEASE,      /* its Release: until the drivers are back */
+        M_ADMIN_BIND,   /* Admin.Bind to vfio-pci, one call */
+        M_ADMIN_BACK,   /* Admin.Bind to the host driver, one call */
+        M_CTL_BIND,     /* ioasidctl bind ADDR vfio-pci, the process */
+        M_CTL_BACK,     /* ioasidctl bind ADDR HOST, the process */
+        M_CTL_ACQUIRE,  /* ioasidctl acquire ADDR --managed: acquire and release, the process */
+        M_DC_SET,       /* driverctl set-override ADDR vfio-pci */
+        M_DC_UNSET,     /* driverctl unset-override ADDR */
+        M_DC_BOTH,      /* the two, per round */
+        M_SYSFS_SET,    /* override, unbind, drivers_probe: here, no process, no daemon */
+        M_SYSFS_UNSET,  /* unbind, override cleared, drivers_probe */
+        M_EXEC_TRUE,    /* fork and exec of /bin/true */
+        M_EXEC_BASH,    /* fork and exec of bash -c : */
+        M_UDEV_ACQUIRE, /* udevd's CPU time inside the managed Acquire */
+        M_UDEV_DC_SET,  /* udevd's CPU time inside driverctl set-override */
+        M_ACQUIRE_HELD, /* managed Acquire, udevd's queue held */
+        M_DC_SET_HELD,  /* driverctl set-override, udevd's queue held */
         _M_MAX,
 } measure;
 
@@ -152,7 +166,7 @@ static double timed_run(char *const argv[])
         return now_ms() - t;
 }
 
-/* The daemon's driver for the device: NULL when the daemon does not list it. */
+/* The daemon's driver for the device ("-" for none); -ENOENT when it does not list it. */
 static int daemon_driver(ioasid *c, char *ret, size_t size)
 {
         ioasid_device_list *l = NULL;
@@ -196,21 +210,76 @@ static void clear_override(void)
         write_device("driver_override", "\n");
 }
 
-static void round_ioasid(ioasid *c, int k)
+/* The CPU time (ms) udevd and its workers have had, from their schedstat. */
+static double udevd_cpu_ms(void)
+{
+        DIR *proc = opendir("/proc");
+        struct dirent *de;
+        double sum = 0;
+
+        if (!proc)
+                fail("/proc: %m");
+        while ((de = readdir(proc))) {
+                char path[300], comm[64] = "";
+                unsigned long long ns;
+                FILE *f;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                if (!fgets(comm, sizeof(comm), f))
+                        comm[0] = 0;
+                fclose(f);
+                if (!streq(comm, "systemd-udevd\n") && !streq(comm, "(udev-worker)\n"))
+                        continue;
+                snprintf(path, sizeof(path), "/proc/%s/schedstat", de->d_name);
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                if (fscanf(f, "%llu", &ns) == 1)
+                        sum += (double)ns / 1e6;
+                fclose(f);
+        }
+        closedir(proc);
+        return sum;
+}
+
+static void udev_queue(bool run_it)
+{
+        char *const argv[] = { "udevadm", "control",
+                               run_it ? "--start-exec-queue" : "--stop-exec-queue", NULL };
+
+        if (run(argv) != 0)
+                fail("udevadm control failed");
+}
+
+/* A managed Acquire and its Release. With there_held, udevd's queue is held over the Acquire,
+ * and the Release is not timed. */
+static void managed(ioasid *c, int k, measure there, measure back, bool there_held)
 {
         ioasid_acquire_options *o = NULL;
         ioasid_lease *l = NULL;
         char id[64];
-        double t;
+        double t, u;
 
         if (ioasid_acquire_options_new(&o) < 0 ||
             ioasid_acquire_options_add_device(o, address) < 0 ||
             ioasid_acquire_options_set_managed(o, true) < 0)
                 fail("acquire options");
+        if (there_held)
+                udev_queue(false);
+        u = udevd_cpu_ms();
         t = now_ms();
         if (ioasid_acquire(c, o, &l) < 0)
                 fail("Acquire refused: %s", ioasid_error_message(c));
-        samples[M_ACQUIRE][k] = now_ms() - t;
+        samples[there][k] = now_ms() - t;
+        if (!there_held)
+                samples[M_UDEV_ACQUIRE][k] = udevd_cpu_ms() - u;
+        if (there_held)
+                udev_queue(true);
         ioasid_acquire_options_free(o);
         if (ioasid_lease_grant_fd(l, 0) < 0 && !ioasid_lease_grant_path(l, 0))
                 fail("the grant came without its fd");
@@ -222,10 +291,15 @@ static void round_ioasid(ioasid *c, int k)
         t = now_ms();
         if (ioasid_release(c, id) < 0)
                 fail("Release refused: %s", ioasid_error_message(c));
-        samples[M_RELEASE][k] = now_ms() - t;
+        if (!there_held)
+                samples[back][k] = now_ms() - t;
         settle(c, host);
+}
 
-        t = now_ms();
+static void admin(ioasid *c, int k)
+{
+        double t = now_ms();
+
         if (ioasid_bind(c, address, "vfio-pci") < 0)
                 fail("Bind refused: %s", ioasid_error_message(c));
         samples[M_ADMIN_BIND][k] = now_ms() - t;
@@ -240,36 +314,46 @@ static void round_ioasid(ioasid *c, int k)
         settle(c, host);
 }
 
-static void round_commands(ioasid *c, int k)
+static void driverctl(ioasid *c, int k, measure there, measure back, bool there_held)
 {
-        char *const ctl_bind[] = { "ioasidctl", "bind", (char *)address, "vfio-pci", NULL };
-        char *const ctl_back[] = { "ioasidctl", "bind", (char *)address, host, NULL };
-        char *const ctl_acquire[] = { "ioasidctl", "acquire", (char *)address, "--managed", NULL };
-        char *const dc_set[] = { "driverctl", "set-override", (char *)address, "vfio-pci", NULL };
-        char *const dc_unset[] = { "driverctl", "unset-override", (char *)address, NULL };
-        char *const exec_true[] = { "/bin/true", NULL };
-        char *const exec_bash[] = { "/bin/bash", "-c", ":", NULL };
+        char *const set[] = { "driverctl", "set-override", (char *)address, "vfio-pci", NULL };
+        char *const unset[] = { "driverctl", "unset-override", (char *)address, NULL };
 
-        samples[M_CTL_BIND][k] = timed_run(ctl_bind);
+        double u;
+
+        if (there_held)
+                udev_queue(false);
+        u = udevd_cpu_ms();
+        samples[there][k] = timed_run(set);
+        if (!there_held)
+                samples[M_UDEV_DC_SET][k] = udevd_cpu_ms() - u;
+        if (there_held)
+                udev_queue(true);
         settle(c, "vfio-pci");
-        samples[M_CTL_BACK][k] = timed_run(ctl_back);
-        clear_override();
+        if (there_held) {
+                if (run(unset) != 0)
+                        fail("driverctl unset-override failed");
+        } else
+                samples[back][k] = timed_run(unset);
         settle(c, host);
-
-        samples[M_CTL_ACQUIRE][k] = timed_run(ctl_acquire);
-        settle(c, host);
-
-        samples[M_DC_SET][k] = timed_run(dc_set);
-        settle(c, "vfio-pci");
-        samples[M_DC_UNSET][k] = timed_run(dc_unset);
-        settle(c, host);
-        samples[M_DC_BOTH][k] = samples[M_DC_SET][k] + samples[M_DC_UNSET][k];
-
-        samples[M_EXEC_TRUE][k] = timed_run(exec_true);
-        samples[M_EXEC_BASH][k] = timed_run(exec_bash);
 }
 
-static void round_sysfs(ioasid *c, int k)
+static void ioasidctl(ioasid *c, int k)
+{
+        char *const bind[] = { "ioasidctl", "bind", (char *)address, "vfio-pci", NULL };
+        char *const back[] = { "ioasidctl", "bind", (char *)address, host, NULL };
+        char *const acquire[] = { "ioasidctl", "acquire", (char *)address, "--managed", NULL };
+
+        samples[M_CTL_BIND][k] = timed_run(bind);
+        settle(c, "vfio-pci");
+        samples[M_CTL_BACK][k] = timed_run(back);
+        clear_override();
+        settle(c, host);
+        samples[M_CTL_ACQUIRE][k] = timed_run(acquire);
+        settle(c, host);
+}
+
+static void sysfs(ioasid *c, int k)
 {
         double t = now_ms();
 
@@ -285,6 +369,37 @@ static void round_sysfs(ioasid *c, int k)
         write_or_die("/sys/bus/pci/drivers_probe", address);
         samples[M_SYSFS_UNSET][k] = now_ms() - t;
         settle(c, host);
+}
+
+static void execs(int k)
+{
+        char *const exec_true[] = { "/bin/true", NULL };
+        char *const exec_bash[] = { "/bin/bash", "-c", ":", NULL };
+
+        samples[M_EXEC_TRUE][k] = timed_run(exec_true);
+        samples[M_EXEC_BASH][k] = timed_run(exec_bash);
+}
+
+/* The pairs side by side, in turns: even rounds ioasidd first, odd rounds driverctl. */
+static void one_round(ioasid *c, int k, bool ours_first)
+{
+        for (int i = 0; i < 2; i++) {
+                if ((i == 0) == ours_first) {
+                        managed(c, k, M_ACQUIRE, M_RELEASE, false);
+                        admin(c, k);
+                } else
+                        driverctl(c, k, M_DC_SET, M_DC_UNSET, false);
+        }
+        samples[M_DC_BOTH][k] = samples[M_DC_SET][k] + samples[M_DC_UNSET][k];
+        ioasidctl(c, k);
+        sysfs(c, k);
+        for (int i = 0; i < 2; i++) {
+                if ((i == 0) == ours_first)
+                        managed(c, k, M_ACQUIRE_HELD, M_RELEASE, true);
+                else
+                        driverctl(c, k, M_DC_SET_HELD, M_DC_UNSET, true);
+        }
+        execs(k);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -305,26 +420,34 @@ static double median(measure m, int n, double *min, double *max)
         return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static void cell(char *buf, size_t size, measure m, int n, double *ret_median)
+static void cell(char *buf, size_t size, measure m, int n)
 {
         double lo, hi, med = median(m, n, &lo, &hi);
 
         snprintf(buf, size, "%.1f (%.1f-%.1f)", med, lo, hi);
-        if (ret_median)
-                *ret_median = med;
+}
+
+/* The median of the rounds' own ratios. */
+static double paired_ratio(measure ours, measure theirs, int n)
+{
+        double r[MAX_ROUNDS];
+
+        for (int k = 0; k < n; k++)
+                r[k] = samples[ours][k] / samples[theirs][k];
+        qsort(r, (size_t)n, sizeof(double), cmp_double);
+        return n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2;
 }
 
 static void row(const char *what, int ours, int theirs, int n)
 {
         char a[64] = "", b[64] = "", ratio[16] = "";
-        double x = 0, y = 0;
 
         if (ours >= 0)
-                cell(a, sizeof(a), ours, n, &x);
+                cell(a, sizeof(a), ours, n);
         if (theirs >= 0)
-                cell(b, sizeof(b), theirs, n, &y);
-        if (ours >= 0 && theirs >= 0)
-                snprintf(ratio, sizeof(ratio), "%.2fx", x / y);
+                cell(b, sizeof(b), theirs, n);
+        if (ours >= 0 && theirs >= 0 && ours != M_UDEV_ACQUIRE)
+                snprintf(ratio, sizeof(ratio), "%.2fx", paired_ratio(ours, theirs, n));
         printf("BENCH | %s | %s | %s | %s |\n", what, a[0] ? a : "", b[0] ? b : "",
                ratio[0] ? ratio : "");
 }
@@ -360,9 +483,7 @@ int main(int argc, char **argv)
         for (int k = -1; k < rounds; k++) {
                 int i = MAX(k, 0);
 
-                round_ioasid(c, i);
-                round_commands(c, i);
-                round_sysfs(c, i);
+                one_round(c, i, k % 2 == 0);
                 if (k >= 0)
                         printf("INFO round %d: acquire %.1f release %.1f, driverctl set %.1f "
                                "unset %.1f ms\n",
@@ -370,7 +491,9 @@ int main(int argc, char **argv)
                                samples[M_DC_SET][k], samples[M_DC_UNSET][k]);
         }
 
-        printf("BENCH | ms, median (min-max) of %d | ioasidd | driverctl | ratio |\n", rounds);
+        printf("BENCH | ms, median (min-max) of %d rounds | ioasidd | driverctl | "
+               "ratio (median of the rounds') |\n",
+               rounds);
         printf("BENCH | --- | --- | --- | --- |\n");
         row("managed Acquire (call until the reply with fds) / set-override", M_ACQUIRE, M_DC_SET,
             rounds);
@@ -389,6 +512,10 @@ int main(int argc, char **argv)
         row("floor: the three sysfs writes back, in-process", M_SYSFS_UNSET, -1, rounds);
         row("floor: fork+exec /bin/true", M_EXEC_TRUE, -1, rounds);
         row("floor: fork+exec bash -c :", -1, M_EXEC_BASH, rounds);
+        row("diagnostic: udevd's CPU time inside managed Acquire / set-override", M_UDEV_ACQUIRE,
+            M_UDEV_DC_SET, rounds);
+        row("diagnostic, udevd's queue held: managed Acquire / set-override", M_ACQUIRE_HELD,
+            M_DC_SET_HELD, rounds);
         ioasid_free(c);
         return 0;
 }
