@@ -611,6 +611,7 @@ TEST(buffer_shrinks_after_a_large_message)
         json_object *v;
         wire_in in;
 
+        ASSERT_TRUE(data);
         len = (size_t)sprintf(data, "{\"a\":\"");
         memset(data + len, 'z', blob);
         len += blob;
