@@ -92,35 +92,52 @@ static int group_piece(model *m, const model_group *g, const piece **ret, piece 
         return 0;
 }
 
+typedef int (*piece_fn)(model *m, const void *object, const piece **ret, piece **ret_owned);
+
+/* A listing's pieces are its objects' cached texts but for a few rendered afresh (owned), in
+ * the objects' order. No array of n pointers: one of 16k is 128 KiB, which malloc maps fresh
+ * each time, and first touches of fresh pages are what a listing must not pay for. */
+typedef struct owned_piece {
+        size_t index;
+        piece *piece;
+} owned_piece;
+
 typedef struct joined {
-        const piece *const *pieces;
+        const void *const *objects;
         size_t n;
+        const void *(*cache)(const void *object);
+        const owned_piece *owned;
+        size_t n_owned;
 } joined;
 
-/* "[" pieces joined by "," "]" */
-static size_t join_len(const piece *const *pieces, size_t n)
+static const void *device_cache(const void *object)
 {
-        size_t len = 2 + (n > 0 ? n - 1 : 0);
-
-        for (size_t i = 0; i < n; i++)
-                len += pieces[i]->len;
-        return len;
+        return ((const model_device *)object)->cache;
 }
 
+static const void *group_cache(const void *object)
+{
+        return ((const model_group *)object)->cache;
+}
+
+/* "[" pieces joined by "," "]" */
 static void join_fill(char *buf, size_t len, void *userdata)
 {
         const joined *j = userdata;
+        size_t next = 0;
 
         *buf++ = '[';
         for (size_t i = 0; i < j->n; i++) {
+                const piece *p = j->cache(j->objects[i]);
+
+                if (next < j->n_owned && j->owned[next].index == i)
+                        p = j->owned[next++].piece;
                 if (i > 0)
                         *buf++ = ',';
-                buf = mempcpy(buf, j->pieces[i]->text, j->pieces[i]->len);
+                buf = mempcpy(buf, p->text, p->len);
         }
         *buf = ']';
 }
-
-typedef int (*piece_fn)(model *m, const void *object, const piece **ret, piece **ret_owned);
 
 static int device_piece_fn(model *m, const void *object, const piece **ret, piece **ret_owned)
 {
@@ -133,25 +150,45 @@ static int group_piece_fn(model *m, const void *object, const piece **ret, piece
 }
 
 static int listing(vl_link *link, const char *key, model *m, const void *const *objects, size_t n,
-                   piece_fn fn)
+                   piece_fn fn, const void *(*cache)(const void *object))
 {
-        _cleanup_free_ const piece **pieces = calloc(n ?: 1, sizeof(*pieces));
-        _cleanup_free_ piece **owned = calloc(n ?: 1, sizeof(*owned));
-        size_t n_owned = 0;
+        _cleanup_free_ owned_piece *owned = NULL;
+        size_t n_owned = 0, n_alloc = 0, len = 2 + (n > 0 ? n - 1 : 0);
         int r = 0;
 
-        if (!pieces || !owned)
-                return -ENOMEM;
         for (size_t i = 0; i < n && r >= 0; i++) {
-                owned[n_owned] = NULL;
-                r = fn(m, objects[i], &pieces[i], &owned[n_owned]);
-                n_owned += r >= 0 && owned[n_owned];
+                const piece *p = NULL;
+                piece *o = NULL;
+
+                r = fn(m, objects[i], &p, &o);
+                if (r < 0)
+                        break;
+                len += p->len;
+                if (!o)
+                        continue;
+                if (n_owned == n_alloc) {
+                        size_t k = MAX(n_alloc * 2, (size_t)8);
+                        owned_piece *a = reallocarray(owned, k, sizeof(*a));
+
+                        if (!a) {
+                                free(o);
+                                r = -ENOMEM;
+                                break;
+                        }
+                        owned = a;
+                        n_alloc = k;
+                }
+                owned[n_owned++] = (owned_piece){ .index = i, .piece = o };
         }
         if (r >= 0)
-                r = vl_link_reply_text(link, key, join_len(pieces, n), join_fill,
-                                       &(joined){ .pieces = pieces, .n = n });
+                r = vl_link_reply_text(link, key, len, join_fill,
+                                       &(joined){ .objects = objects,
+                                                  .n = n,
+                                                  .cache = cache,
+                                                  .owned = owned,
+                                                  .n_owned = n_owned });
         for (size_t i = 0; i < n_owned; i++)
-                free(owned[i]);
+                free(owned[i].piece);
         return r;
 }
 
@@ -160,7 +197,8 @@ int listing_reply_devices(vl_link *link, model *m)
         size_t n;
         const model_device *const *devices = model_devices(m, &n);
 
-        return listing(link, "devices", m, (const void *const *)devices, n, device_piece_fn);
+        return listing(link, "devices", m, (const void *const *)devices, n, device_piece_fn,
+                       device_cache);
 }
 
 int listing_reply_groups(vl_link *link, model *m)
@@ -168,7 +206,8 @@ int listing_reply_groups(vl_link *link, model *m)
         size_t n;
         const model_group *const *groups = model_groups(m, &n);
 
-        return listing(link, "groups", m, (const void *const *)groups, n, group_piece_fn);
+        return listing(link, "groups", m, (const void *const *)groups, n, group_piece_fn,
+                       group_cache);
 }
 
 static void piece_fill(char *buf, size_t len, void *userdata)
