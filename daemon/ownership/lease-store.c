@@ -12,6 +12,7 @@
 
 #include "dispatch.h"
 #include "json-cleanup.h"
+#include "json-strict.h"
 #include "lease-store.h"
 #include "log.h"
 
@@ -175,113 +176,76 @@ int lease_record_remove_device(lease_record *r, const char *address)
 
 /* ---- JSON ---- */
 
-/* Written by hand into a buffer sized beforehand, the format above: building json-c objects and
- * printing them cost more than the rest of an Acquire's bookkeeping together. Strings are
- * escaped as JSON wants, whatever they hold; lease_record_parse() reads every record back as it
- * was (the fuzz target checks it). */
+/* Written through the varlink layer's JSON writer, counted and then written into a buffer of
+ * that size: building json-c objects and printing them cost more than the rest of an Acquire's
+ * bookkeeping together. The bytes are json-c's, as the records always were; lease_record_parse()
+ * reads every record back as it was (the fuzz target checks it). */
 
-/* The most a string of n bytes takes, escaped and quoted: \u00XX for a control character. */
-#define QUOTED_MAX(n) (6 * (n) + 2)
-/* A number, and a key with its punctuation. */
-#define NUMBER_MAX 24
-#define KEY_MAX    24
-
-static char *put(char *p, const char *s)
+static void write_number(json_writer *w, bool negative, uint64_t v)
 {
-        size_t n = strlen(s);
+        char buf[24], *q = buf + sizeof(buf);
 
-        memcpy(p, s, n);
-        return p + n;
-}
-
-static char *put_string(char *p, const char *s)
-{
-        static const char hex[] = "0123456789abcdef";
-
-        *p++ = '"';
-        for (; *s; s++) {
-                unsigned char c = (unsigned char)*s;
-
-                if (c == '"' || c == '\\') {
-                        *p++ = '\\';
-                        *p++ = (char)c;
-                } else if (c < 0x20) {
-                        p = put(p, "\\u00");
-                        *p++ = hex[c >> 4];
-                        *p++ = hex[c & 15];
-                } else
-                        *p++ = (char)c;
-        }
-        *p++ = '"';
-        return p;
-}
-
-static char *put_number(char *p, bool negative, uint64_t v)
-{
-        char buf[NUMBER_MAX], *q = buf + sizeof(buf);
-
+        *--q = 0;
         do
                 *--q = (char)('0' + v % 10);
         while ((v /= 10) > 0);
         if (negative)
                 *--q = '-';
-        memcpy(p, q, (size_t)(buf + sizeof(buf) - q));
-        return p + (buf + sizeof(buf) - q);
+        json_write_raw(w, q);
 }
 
-static char *put_int(char *p, int64_t v)
+static void write_int(json_writer *w, const char *key, int64_t v)
 {
-        return put_number(p, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+        json_write_raw(w, key);
+        write_number(w, v < 0, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 }
 
-static char *put_bool(char *p, bool v)
+static void write_string(json_writer *w, const char *key, const char *s)
 {
-        return put(p, v ? "true" : "false");
+        json_write_raw(w, key);
+        json_write_string(w, s, strlen(s));
 }
 
-static size_t device_text_max(const lease_record_device *d)
+static void write_record(json_writer *w, const lease_record *r)
 {
-        return 6 * KEY_MAX + QUOTED_MAX(sizeof(d->address)) + NUMBER_MAX + 2 * sizeof("false") +
-               QUOTED_MAX(sizeof(d->original_driver)) + sizeof("true") + 4;
+        write_int(w, "{\"version\":", RECORD_VERSION);
+        write_string(w, ",\"lease\":", r->id);
+        write_int(w, ",\"uid\":", (int64_t)r->uid);
+        write_int(w, ",\"holderPid\":", r->holder_pid);
+        json_write_raw(w, ",\"holderStartTime\":");
+        write_number(w, false, r->holder_start_time);
+        write_string(w, ",\"backend\":", r->backend);
+        json_write_raw(w, r->path_mode ? ",\"pathMode\":true" : ",\"pathMode\":false");
+        if (r->ending)
+                json_write_raw(w, ",\"ending\":true");
+        json_write_raw(w, ",\"devices\":[");
+        for (size_t i = 0; i < r->n_devices; i++) {
+                const lease_record_device *d = &r->devices[i];
+
+                write_string(w, i > 0 ? ",{\"address\":" : "{\"address\":", d->address);
+                write_int(w, ",\"group\":", d->group);
+                json_write_raw(w, d->managed ? ",\"managed\":true" : ",\"managed\":false");
+                if (d->managed && d->original_driver[0])
+                        write_string(w, ",\"originalDriver\":", d->original_driver);
+                if (d->pending)
+                        json_write_raw(w, ",\"pending\":true");
+                json_write_raw(w, "}");
+        }
+        json_write_raw(w, "]}\n");
 }
 
 int lease_record_format(const lease_record *r, char **ret)
 {
-        size_t size = 12 * KEY_MAX + QUOTED_MAX(sizeof(r->id)) + 4 * NUMBER_MAX +
-                      QUOTED_MAX(sizeof(r->backend)) + 2 * sizeof("false") + 8;
-        char *text, *p;
+        json_writer w = {};
 
-        for (size_t i = 0; i < r->n_devices; i++)
-                size += device_text_max(&r->devices[i]);
-        text = p = malloc(size);
-        if (!text)
+        write_record(&w, r);
+        w.buf = malloc(w.len + 1);
+        if (!w.buf)
                 return -ENOMEM;
-        p = put(p, "{\"version\":");
-        p = put_int(p, RECORD_VERSION);
-        p = put_string(put(p, ",\"lease\":"), r->id);
-        p = put_int(put(p, ",\"uid\":"), (int64_t)r->uid);
-        p = put_int(put(p, ",\"holderPid\":"), r->holder_pid);
-        p = put_number(put(p, ",\"holderStartTime\":"), false, r->holder_start_time);
-        p = put_string(put(p, ",\"backend\":"), r->backend);
-        p = put_bool(put(p, ",\"pathMode\":"), r->path_mode);
-        if (r->ending)
-                p = put(p, ",\"ending\":true");
-        p = put(p, ",\"devices\":[");
-        for (size_t i = 0; i < r->n_devices; i++) {
-                const lease_record_device *d = &r->devices[i];
-
-                p = put_string(put(p, i > 0 ? ",{\"address\":" : "{\"address\":"), d->address);
-                p = put_int(put(p, ",\"group\":"), d->group);
-                p = put_bool(put(p, ",\"managed\":"), d->managed);
-                if (d->managed && d->original_driver[0])
-                        p = put_string(put(p, ",\"originalDriver\":"), d->original_driver);
-                if (d->pending)
-                        p = put(p, ",\"pending\":true");
-                *p++ = '}';
-        }
-        p = put(p, "]}\n");
-        *p = 0;
-        *ret = text;
+        w.len = 0;
+        write_record(&w, r);
+        w.buf[w.len] = 0;
+        *ret = w.buf;
         return 0;
 }
 
