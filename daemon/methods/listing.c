@@ -41,13 +41,6 @@ static piece *piece_new(json_object *o, uint64_t stamp)
         return p;
 }
 
-/* A group's version covers its members' (model.h); what a lease owns is rendered afresh. */
-static bool group_stamp(const model_group *g, uint64_t *ret)
-{
-        *ret = g->version;
-        return !g->owner;
-}
-
 /* The object's text, from the cache or rendered (and cached when it may be); *ret_owned is set
  * when the caller must free it. */
 static int device_piece(model *m, const model_device *d, const piece **ret, piece **ret_owned)
@@ -73,8 +66,9 @@ static int device_piece(model *m, const model_device *d, const piece **ret, piec
 static int group_piece(model *m, const model_group *g, const piece **ret, piece **ret_owned)
 {
         const piece *c = g->cache;
-        uint64_t stamp = 0;
-        bool cacheable = group_stamp(g, &stamp);
+        /* A group's version covers its members' (model.h). */
+        uint64_t stamp = g->version;
+        bool cacheable = !g->owner;
         piece *p;
 
         if (cacheable && c && c->stamp == stamp) {
