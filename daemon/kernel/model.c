@@ -7,20 +7,10 @@
 
 #include "fd-util.h"
 #include "log.h"
-#include "model-index.h"
-#include "model.h"
+#include "model-internal.h"
 #include "sysfs.h"
 
 /* ---- The model ---- */
-
-struct model {
-        int root_fd;
-        const viability_config *cfg;
-        unsigned generation;
-        uint64_t version; /* the last one handed to an object */
-
-        model_index devices, groups;
-};
 
 static uint64_t device_key(const void *e)
 {
@@ -58,9 +48,6 @@ int model_new(int sysfs_root_fd, const viability_config *cfg, model **ret)
 
 static void device_free(model_device *d)
 {
-        free(d->vendor);
-        free(d->device);
-        free(d->class);
         free(d->driver);
         free(d->driver_override);
         free(d->cdev);
@@ -129,8 +116,8 @@ const char *model_change_kind_to_string(model_change_kind k)
         return (size_t)k < ELEMENTSOF(names) ? names[k] : NULL;
 }
 
-static int emit(model_changes *cs, const model_change *proto, const char *old_driver,
-                const char *new_driver)
+int model_emit(model_changes *cs, const model_change *proto, const char *old_driver,
+               const char *new_driver)
 {
         model_change c = *proto;
 
@@ -177,14 +164,14 @@ size_t model_n_groups(const model *m)
         return m->groups.n;
 }
 
-static model_device *device_get(const model *m, const char *address)
+model_device *model_device_get(const model *m, const char *address)
 {
         if (!pci_address_valid_str(address))
                 return NULL;
         return model_index_get(&m->devices, pci_address_pack(address));
 }
 
-static model_group *group_get(const model *m, int number)
+model_group *model_group_get(const model *m, int number)
 {
         if (number < 0)
                 return NULL;
@@ -193,18 +180,18 @@ static model_group *group_get(const model *m, int number)
 
 const model_device *model_find_device(const model *m, const char *address)
 {
-        return device_get(m, address);
+        return model_device_get(m, address);
 }
 
 const model_group *model_find_group(const model *m, int group)
 {
-        return group_get(m, group);
+        return model_group_get(m, group);
 }
 
 /* A group's version moves with its members': its rendering shows them. */
 static void touch_device(model *m, model_device *d)
 {
-        model_group *g = d->group >= 0 ? group_get(m, d->group) : NULL;
+        model_group *g = d->group >= 0 ? model_group_get(m, d->group) : NULL;
 
         d->version = ++m->version;
         if (g)
@@ -213,7 +200,7 @@ static void touch_device(model *m, model_device *d)
 
 void model_set_device_cache(model *m, const model_device *d, void *cache)
 {
-        model_device *own = device_get(m, d->address);
+        model_device *own = model_device_get(m, d->address);
 
         assert(own == d);
         free(own->cache);
@@ -222,29 +209,40 @@ void model_set_device_cache(model *m, const model_device *d, void *cache)
 
 void model_set_group_cache(model *m, const model_group *g, void *cache)
 {
-        model_group *own = group_get(m, g->number);
+        model_group *own = model_group_get(m, g->number);
 
         assert(own == g);
         free(own->cache);
         own->cache = cache;
 }
 
+static int details_take(model_device *d, const sysfs_device *s);
+
 int model_set_device_owner(model *m, const char *address, void *owner)
 {
-        model_device *d = device_get(m, address);
+        model_device *d = model_device_get(m, address);
+        sysfs_device s;
+        int r;
 
         if (!d)
                 return -ENOENT;
-        if (d->owner != owner) {
-                d->owner = owner;
+        if (d->owner != owner)
                 touch_device(m, d);
-        }
+        d->owner = owner;
+        if (!owner || d->details)
+                return 0;
+        r = sysfs_read_device(m->root_fd, -EBADF, address, &s);
+        if (r < 0)
+                log_debug_errno(r, "Cannot read the details of %s: %m", address);
+        /* The cdev number is the cdev's: another cdev is news for the device's own events. */
+        else if (streq_ptr(d->cdev, s.cdev[0] ? s.cdev : NULL))
+                (void)details_take(d, &s);
         return 0;
 }
 
 int model_set_group_owner(model *m, int group, void *owner)
 {
-        model_group *g = group_get(m, group);
+        model_group *g = model_group_get(m, group);
 
         if (!g)
                 return -ENOENT;
@@ -271,6 +269,18 @@ static int set_str(char **p, const char *v)
         return 1;
 }
 
+/* An id kept in the device itself (store), which *p then points to; "" is NULL. Whether it
+ * changed. */
+static bool set_id(char **p, char store[static 9], const char *v)
+{
+        bool changed = !v[0] ? !!*p : !*p || !streq(*p, v);
+
+        if (changed && v[0])
+                strncpy(store, v, 8);
+        *p = v[0] ? store : NULL;
+        return changed;
+}
+
 static int device_new(model *m, const char *address, model_device **ret)
 {
         model_device *d = calloc(1, sizeof(*d));
@@ -291,10 +301,41 @@ static int device_new(model *m, const char *address, model_device **ret)
         return 0;
 }
 
-/* Brings the device named by s up to date, reporting what changed. */
-static int device_apply(model *m, const sysfs_device *s, model_changes *changes)
+/* The details as a read without them leaves them: unknown. */
+static void details_forget(model_device *d)
 {
-        model_device *d = device_get(m, s->address);
+        d->details = false;
+        d->physfn[0] = 0;
+        d->sriov_totalvfs = d->sriov_numvfs = -1;
+        d->cdev_devnum = 0;
+        d->driver_override = mfree(d->driver_override);
+}
+
+/* Takes the details of a full read. 1 if they differ from details known before, 0 if not (or if
+ * none were known: learning them is no change), -ENOMEM. */
+static int details_take(model_device *d, const sysfs_device *s)
+{
+        bool known = d->details;
+        bool changed = d->cdev_devnum != s->cdev_devnum || !streq(d->physfn, s->physfn) ||
+                       d->sriov_totalvfs != s->sriov_totalvfs || d->sriov_numvfs != s->sriov_numvfs;
+        int r;
+
+        d->cdev_devnum = s->cdev_devnum;
+        strcpy(d->physfn, s->physfn);
+        d->sriov_totalvfs = s->sriov_totalvfs;
+        d->sriov_numvfs = s->sriov_numvfs;
+        r = set_str(&d->driver_override, s->driver_override);
+        if (r < 0) {
+                details_forget(d);
+                return r;
+        }
+        d->details = true;
+        return known && (changed || r > 0);
+}
+
+int model_device_apply(model *m, const sysfs_device *s, model_changes *changes)
+{
+        model_device *d = model_device_get_checked(m, s->address);
         _cleanup_free_ char *old_driver = NULL;
         bool added = !d, changed, driver_changed;
         model_change c;
@@ -317,60 +358,47 @@ static int device_apply(model *m, const sysfs_device *s, model_changes *changes)
                 return r;
         }
 
-        changed = d->group != s->group || d->cdev_devnum != s->cdev_devnum ||
-                  !streq(d->physfn, s->physfn) || d->sriov_totalvfs != s->sriov_totalvfs ||
-                  d->sriov_numvfs != s->sriov_numvfs;
+        changed = d->group != s->group;
         d->group = s->group;
-        d->cdev_devnum = s->cdev_devnum;
-        strcpy(d->physfn, s->physfn);
-        d->sriov_totalvfs = s->sriov_totalvfs;
-        d->sriov_numvfs = s->sriov_numvfs;
-        const struct {
-                char **field;
-                const char *value;
-        } strs[] = {
-                { &d->vendor, s->vendor }, { &d->device, s->device },
-                { &d->class, s->class },   { &d->driver_override, s->driver_override },
-                { &d->cdev, s->cdev },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(strs); i++) {
-                r = set_str(strs[i].field, strs[i].value);
-                if (r < 0) {
-                        /* Half updated is still changed. */
-                        touch_device(m, d);
-                        return r;
-                }
+        changed = set_id(&d->vendor, d->ids[0], s->vendor) || changed;
+        changed = set_id(&d->device, d->ids[1], s->device) || changed;
+        changed = set_id(&d->class, d->ids[2], s->class) || changed;
+        r = set_str(&d->cdev, s->cdev);
+        if (r >= 0) {
+                changed = changed || r > 0;
+                r = s->details ? details_take(d, s) : (details_forget(d), 0);
                 changed = changed || r > 0;
         }
-
-        if (added || driver_changed || changed)
-                touch_device(m, d);
+        if (added || driver_changed || changed || r < 0)
+                touch_device(m, d); /* half updated is changed too */
+        if (r < 0)
+                return r;
         c = (model_change){ .group = d->group, .owner = d->owner };
         strcpy(c.address, d->address);
         if (added) {
                 c.kind = MODEL_DEVICE_ADDED;
-                return emit(changes, &c, NULL, d->driver);
+                return model_emit(changes, &c, NULL, d->driver);
         }
         if (driver_changed) {
                 c.kind = MODEL_DRIVER_CHANGED;
-                r = emit(changes, &c, old_driver, d->driver);
+                r = model_emit(changes, &c, old_driver, d->driver);
                 if (r < 0)
                         return r;
         }
         if (changed) {
                 c.kind = MODEL_DEVICE_CHANGED;
-                return emit(changes, &c, NULL, NULL);
+                return model_emit(changes, &c, NULL, NULL);
         }
         return 0;
 }
 
-static int device_drop(model *m, model_device *d, model_changes *changes)
+int model_device_drop(model *m, model_device *d, model_changes *changes)
 {
         model_change c = { .kind = MODEL_DEVICE_REMOVED, .group = d->group, .owner = d->owner };
         int r;
 
         strcpy(c.address, d->address);
-        r = emit(changes, &c, d->driver, NULL);
+        r = model_emit(changes, &c, d->driver, NULL);
         model_index_del(&m->devices, d);
         device_free(d);
         return r;
@@ -396,7 +424,7 @@ static int group_new(model *m, int number, model_group **ret)
         return 0;
 }
 
-static int group_drop(model *m, model_group *g, model_changes *changes)
+int model_group_drop(model *m, model_group *g, model_changes *changes)
 {
         model_change c = { .kind = MODEL_GROUP_REMOVED,
                            .group = g->number,
@@ -405,13 +433,13 @@ static int group_drop(model *m, model_group *g, model_changes *changes)
         int r;
 
         /* A group that never got a verdict was never announced. */
-        r = g->fresh ? 0 : emit(changes, &c, NULL, NULL);
+        r = g->fresh ? 0 : model_emit(changes, &c, NULL, NULL);
         model_index_del(&m->groups, g);
         group_free(g);
         return r;
 }
 
-static bool members_equal(const model_group *g, const sysfs_group *s)
+bool model_members_equal(const model_group *g, const sysfs_group *s)
 {
         return g->n_devices == s->n_devices && g->n_foreign == s->n_foreign &&
                g->unreadable == s->unreadable &&
@@ -420,9 +448,9 @@ static bool members_equal(const model_group *g, const sysfs_group *s)
 }
 
 /* Takes the membership and type in s (consumed) as the group's, finding or creating it. */
-static int group_store(model *m, sysfs_group *s, model_group **ret)
+int model_group_store(model *m, sysfs_group *s, model_group **ret)
 {
-        model_group *g = group_get(m, s->number);
+        model_group *g = model_group_get(m, s->number);
         int r;
 
         if (!g) {
@@ -434,7 +462,7 @@ static int group_store(model *m, sysfs_group *s, model_group **ret)
         r = set_str(&g->type, s->type);
         if (r < 0)
                 return r;
-        if (r > 0 || !members_equal(g, s)) {
+        if (r > 0 || !model_members_equal(g, s)) {
                 g->dirty = true;
                 g->version = ++m->version;
                 free(g->devices);
@@ -449,7 +477,7 @@ static int group_store(model *m, sysfs_group *s, model_group **ret)
 }
 
 /* Recomputes the verdict and reports the group if it is new or anything about it changed. */
-static int group_judge(model *m, model_group *g, model_changes *changes)
+int model_group_judge(model *m, model_group *g, model_changes *changes)
 {
         viability_member stack[16], *members = stack;
         _cleanup_free_ viability_member *heap = NULL;
@@ -463,7 +491,7 @@ static int group_judge(model *m, model_group *g, model_changes *changes)
                         return -ENOMEM;
         }
         for (size_t i = 0; i < g->n_devices; i++) {
-                const model_device *d = device_get(m, g->devices[i]);
+                const model_device *d = model_device_get_checked(m, g->devices[i]);
 
                 members[i] = (viability_member){
                         .address = g->devices[i],
@@ -498,18 +526,18 @@ static int group_judge(model *m, model_group *g, model_changes *changes)
         g->viability = v;
         g->fresh = g->dirty = false;
         g->version = ++m->version;
-        return emit(changes, &c, NULL, NULL);
+        return model_emit(changes, &c, NULL, NULL);
 }
 
 /* Re-reads one group. The kernel's member list is the truth, with two corrections for the
  * moments when sysfs and the events disagree: `gone` (a device just removed) is left out, and
  * `claimant` (a device whose iommu_group link names this group) is counted in, so a verdict
  * never leaves out a device that could be doing DMA. */
-static int group_sync(model *m, int number, const char *gone, const model_device *claimant,
-                      model_changes *changes)
+int model_group_sync(model *m, int number, const char *gone, const model_device *claimant,
+                     model_changes *changes)
 {
         _cleanup_(sysfs_group_done) sysfs_group s = { .number = number };
-        model_group *g = group_get(m, number);
+        model_group *g = model_group_get(m, number);
         bool exists;
         int r;
 
@@ -527,166 +555,27 @@ static int group_sync(model *m, int number, const char *gone, const model_device
                         return r;
         }
         if (!exists && s.n_devices == 0)
-                return g ? group_drop(m, g, changes) : 0;
-        r = group_store(m, &s, &g);
+                return g ? model_group_drop(m, g, changes) : 0;
+        r = model_group_store(m, &s, &g);
         if (r < 0)
                 return r;
-        return group_judge(m, g, changes);
+        return model_group_judge(m, g, changes);
 }
 
-/* ---- Scans and updates ---- */
-
-static int cmp_sysfs_group(const void *a, const void *b)
-{
-        int x = ((const sysfs_group *)a)->number, y = ((const sysfs_group *)b)->number;
-
-        return x < y ? -1 : x > y;
-}
-
-typedef struct group_list {
-        sysfs_group *items;
-        size_t n;
-} group_list;
-
-static void group_list_done(group_list *l)
-{
-        sysfs_groups_free(l->items, l->n);
-}
-
-static int cmp_address(const void *a, const void *b)
-{
-        return strcmp(a, b);
-}
-
-static int scan_devices(model *m, model_changes *changes)
-{
-        _cleanup_free_ char(*addresses)[PCI_ADDRESS_SIZE] = NULL;
-        _cleanup_close_ int devices_fd = -EBADF;
-        model_device **all;
-        size_t n = 0;
-        int r;
-
-        r = sysfs_list_devices(m->root_fd, &addresses, &n);
-        if (r == -ENOENT)
-                log_notice("sysfs has no PCI devices directory; the model is empty.");
-        else if (r < 0)
-                return log_error_errno(r, "Cannot list PCI devices: %m");
-        else {
-                r = sysfs_open(m->root_fd, "bus/pci/devices", O_PATH | O_DIRECTORY, &devices_fd);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot open the PCI devices directory: %m");
-        }
-        /* In address order, so that change lists read like a listing. */
-        if (n > 0)
-                qsort(addresses, n, sizeof(*addresses), cmp_address);
-        for (size_t i = 0; i < n; i++) {
-                sysfs_device s;
-
-                if (sysfs_read_device(m->root_fd, devices_fd, addresses[i], &s) < 0)
-                        continue; /* gone, or refused and logged */
-                r = device_apply(m, &s, changes);
-                if (r < 0)
-                        return r;
-        }
-        all = (model_device **)model_index_sorted(&m->devices);
-        for (size_t i = m->devices.n; i > 0; i--)
-                if (all[i - 1]->generation != m->generation) {
-                        r = device_drop(m, all[i - 1], changes);
-                        if (r < 0)
-                                return r;
-                }
-        return 0;
-}
-
-/* Adds each device to the group its iommu_group link names, where the listing missed it (a
- * race, or a refused listing: then the group cannot be vouched for). */
-static int add_claimants(model *m, group_list *l, bool refused)
-{
-        for (size_t i = 0; i < m->devices.n; i++) {
-                const model_device *d = m->devices.all[i];
-                sysfs_group key = { .number = d->group, .unreadable = refused }, *s;
-                size_t at = 0;
-                int r;
-
-                if (d->group < 0)
-                        continue;
-                s = l->n > 0 ? bsearch(&key, l->items, l->n, sizeof(*l->items), cmp_sysfs_group)
-                             : NULL;
-                if (!s) {
-                        sysfs_group *p = reallocarray(l->items, l->n + 1, sizeof(*p));
-
-                        if (!p)
-                                return -ENOMEM;
-                        l->items = p;
-                        while (at < l->n && l->items[at].number < key.number)
-                                at++;
-                        memmove(l->items + at + 1, l->items + at, (l->n++ - at) * sizeof(*p));
-                        s = &l->items[at];
-                        *s = key;
-                }
-                r = sysfs_group_add_member(s, d->address);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-int model_scan(model *m, model_changes *changes)
-{
-        _cleanup_(group_list_done) group_list l = {};
-        model_group **all;
-        int r;
-
-        m->generation++;
-        r = scan_devices(m, changes);
-        if (r < 0)
-                return r;
-        r = sysfs_read_groups(m->root_fd, &l.items, &l.n);
-        if (r == -ENOMEM)
-                return r;
-        if (r == -ENOENT)
-                log_notice(
-                        "sysfs has no IOMMU groups: the IOMMU is off; nothing can be handed out.");
-        else if (r < 0)
-                log_error_errno(r, "Cannot read the IOMMU groups, no group is viable: %m");
-        r = add_claimants(m, &l, r < 0 && r != -ENOENT);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < l.n; i++) {
-                model_group *g;
-
-                r = group_store(m, &l.items[i], &g);
-                if (r < 0)
-                        return r;
-        }
-        all = (model_group **)model_index_sorted(&m->groups);
-        for (size_t i = m->groups.n; i > 0; i--)
-                if (all[i - 1]->generation != m->generation) {
-                        r = group_drop(m, all[i - 1], changes);
-                        if (r < 0)
-                                return r;
-                }
-        all = (model_group **)model_index_sorted(&m->groups);
-        for (size_t i = 0; i < m->groups.n; i++) {
-                r = group_judge(m, all[i], changes);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
+/* ---- Updates ---- */
 
 static int forget(model *m, const char *address, bool gone, model_changes *changes)
 {
-        model_device *d = device_get(m, address);
+        model_device *d = model_device_get(m, address);
         int group, r;
 
         if (!d)
                 return 0;
         group = d->group;
-        r = device_drop(m, d, changes);
+        r = model_device_drop(m, d, changes);
         if (r < 0 || group < 0)
                 return r;
-        return group_sync(m, group, gone ? address : NULL, NULL, changes);
+        return model_group_sync(m, group, gone ? address : NULL, NULL, changes);
 }
 
 int model_remove_device(model *m, const char *address, model_changes *changes)
@@ -712,18 +601,18 @@ int model_update_device(model *m, const char *address, model_changes *changes)
         if (r < 0)
                 return forget(m, address, r == -ENOENT, changes);
 
-        d = device_get(m, address);
+        d = model_device_get(m, address);
         old_group = d ? d->group : -1;
-        r = device_apply(m, &s, changes);
+        r = model_device_apply(m, &s, changes);
         if (r < 0)
                 return r;
-        d = device_get(m, address);
+        d = model_device_get(m, address);
         if (old_group >= 0 && old_group != d->group) {
-                r = group_sync(m, old_group, NULL, NULL, changes);
+                r = model_group_sync(m, old_group, NULL, NULL, changes);
                 if (r < 0)
                         return r;
         }
-        return d->group >= 0 ? group_sync(m, d->group, NULL, d, changes) : 0;
+        return d->group >= 0 ? model_group_sync(m, d->group, NULL, d, changes) : 0;
 }
 
 int model_set_config(model *m, const viability_config *cfg, model_changes *changes)
@@ -732,7 +621,7 @@ int model_set_config(model *m, const viability_config *cfg, model_changes *chang
 
         m->cfg = cfg ?: &viability_config_default;
         for (size_t i = 0; i < m->groups.n; i++) {
-                int r = group_judge(m, all[i], changes);
+                int r = model_group_judge(m, all[i], changes);
 
                 if (r < 0)
                         return r;

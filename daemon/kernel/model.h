@@ -26,15 +26,19 @@ typedef struct model model;
 
 typedef struct model_device {
         char address[PCI_ADDRESS_SIZE];
-        int group;             /* -1: none */
-        char *vendor;          /* "0x8086"; NULL when unreadable */
-        char *device;          /* "0x10d3" */
-        char *class;           /* "0x020000" */
-        char *driver;          /* NULL: none */
-        bool driver_unknown;   /* a driver is bound but could not be identified (counts as host) */
-        char *driver_override; /* NULL when "(null)" */
-        char *cdev;            /* "vfio0" (/dev/vfio/devices/vfio0); NULL without a vfio cdev */
-        dev_t cdev_devnum;     /* what st_rdev of the opened cdev must be; 0 if unknown */
+        int group;           /* -1: none */
+        char *vendor;        /* "0x8086"; NULL when unreadable */
+        char *device;        /* "0x10d3" */
+        char *class;         /* "0x020000" */
+        char *driver;        /* NULL: none */
+        bool driver_unknown; /* a driver is bound but could not be identified (counts as host) */
+        char *cdev;          /* "vfio0" (/dev/vfio/devices/vfio0); NULL without a vfio cdev */
+        /* The details: what only leases need. A full scan leaves them unread (details false,
+         * the fields as for a device without them); reading a device alone
+         * (model_update_device()), revalidating its group and giving it an owner read them. */
+        bool details;
+        char *driver_override;         /* NULL when "(null)" */
+        dev_t cdev_devnum;             /* what st_rdev of the opened cdev must be; 0 if unknown */
         char physfn[PCI_ADDRESS_SIZE]; /* a VF's PF; "" otherwise */
         int sriov_totalvfs;            /* -1 unless an SR-IOV PF */
         int sriov_numvfs;
@@ -49,6 +53,7 @@ typedef struct model_device {
         uint64_t key;
         size_t index;
         unsigned generation;
+        char ids[3][9]; /* where vendor, device and class point */
 } model_device;
 
 typedef struct model_group {
@@ -72,7 +77,7 @@ typedef struct model_group {
 typedef enum model_change_kind {
         MODEL_DEVICE_ADDED,   /* new_driver set */
         MODEL_DEVICE_REMOVED, /* old_driver and owner: what it had */
-        MODEL_DEVICE_CHANGED, /* group, cdev, driver_override, ids or SR-IOV counts */
+        MODEL_DEVICE_CHANGED, /* group, cdev, ids, or details that were known before */
         MODEL_DRIVER_CHANGED, /* old_driver -> new_driver */
         MODEL_GROUP_ADDED,    /* viable_after */
         MODEL_GROUP_REMOVED,  /* viable_before, owner */
@@ -107,9 +112,17 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(model *, model_free)
  * updated and the change list incomplete: rescan later. Entries sysfs refuses are logged and
  * left out; they are not errors. */
 int model_scan(model *m, model_changes *changes);
-/* Re-reads one device and its group (and its former group); removes it if it is gone.
+/* Re-reads one device in full and its group (and its former group); removes it if it is gone.
  * -EINVAL for an invalid address. */
 int model_update_device(model *m, const char *address, model_changes *changes);
+/* Before a decision about a lease, where events may lag: checks the device at address and its
+ * group against sysfs, reading only what can change under a lease request. For each member (and
+ * the device, whatever its group) the driver and iommu_group links and, for an SR-IOV PF,
+ * sriov_numvfs; for the group its member list and type. A device that differs, whose details
+ * are unread, that is new or gone, or that the model cannot vouch for is read with
+ * model_update_device(), which reports the changes. Nothing changed: no change, nothing else
+ * read. -EINVAL for an invalid address. */
+int model_revalidate_group(model *m, const char *address, model_changes *changes);
 /* Forgets a device that is gone, and re-reads its group. 0 if it was not known. */
 int model_remove_device(model *m, const char *address, model_changes *changes);
 /* Swaps the viability rules (policy reload) and recomputes every group's verdict. */
@@ -140,6 +153,8 @@ static inline const model_device *model_group_device(const model *m, const model
 void model_set_device_cache(model *m, const model_device *d, void *cache);
 void model_set_group_cache(model *m, const model_group *g, void *cache);
 
-/* Attach the lease module's owner. -ENOENT if the object does not exist. */
+/* Attach the lease module's owner. -ENOENT if the object does not exist. A device given an owner
+ * has its details read if they are not (lease decisions rely on them), quietly: a change it
+ * reveals is left to the device's events. */
 int model_set_device_owner(model *m, const char *address, void *owner);
 int model_set_group_owner(model *m, int group, void *owner);

@@ -19,5 +19,6 @@ static inline bool pci_address_valid_str(const char *s)
         return s && pci_address_valid(s, __builtin_strlen(s));
 }
 
-/* A valid address as one integer whose order is the address's sort order. */
+/* A valid address as one integer whose order is the address's sort order (36 bits), and back. */
 uint64_t pci_address_pack(const char *s);
+void pci_address_unpack(uint64_t v, char ret[static PCI_ADDRESS_SIZE]);

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,8 +14,6 @@
 #include "macro.h"
 #include "sysfs-internal.h"
 #include "sysfs.h"
-
-#define DRIVERS_DIR "bus/pci/drivers/"
 
 /* ---- Text ---- */
 
@@ -154,6 +151,106 @@ int sysfs_link_resolve(const char *dir, const char *target, char *ret, size_t si
         return 0;
 }
 
+/* Exactly n hex digits, either case (the kernel prints ids with %X, sysfs attributes with %x). */
+static bool parse_hex(const char *s, size_t n, unsigned *ret)
+{
+        unsigned v = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (c >= '0' && c <= '9')
+                        v = v << 4 | (unsigned)(c - '0');
+                else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+                        v = v << 4 | (unsigned)((c | 0x20) - 'a' + 10);
+                else
+                        return false;
+        }
+        *ret = v;
+        return true;
+}
+
+/* "0x" and n_digits lower-case hex digits, as the vendor, device and class attributes say it. */
+static void format_id(char *out, unsigned v, size_t n_digits)
+{
+        out[0] = '0';
+        out[1] = 'x';
+        for (size_t i = 0; i < n_digits; i++)
+                out[2 + i] = "0123456789abcdef"[(v >> (4 * (n_digits - 1 - i))) & 0xf];
+        out[2 + n_digits] = 0;
+}
+
+int sysfs_parse_pci_uevent(const char *text, size_t len, sysfs_device *d)
+{
+        enum { DRIVER, CLASS, ID, SLOT, N_KEYS };
+        static const struct {
+                const char *name;
+                size_t len;
+        } keys[N_KEYS] = {
+                [DRIVER] = { "DRIVER", 6 },
+                [CLASS] = { "PCI_CLASS", 9 },
+                [ID] = { "PCI_ID", 6 },
+                [SLOT] = { "PCI_SLOT_NAME", 13 },
+        };
+        const char *values[N_KEYS] = {};
+        size_t lens[N_KEYS] = {};
+        unsigned vendor, device, class;
+
+        /* Printable ASCII and newlines, looked up: a scan parses one of these per device. */
+        static const unsigned char allowed[256] = { ['\n'] = 1, [' ' ... '~'] = 1 };
+        unsigned char all = 1;
+
+        /* dev_uevent() and pci_uevent() end every variable with a newline. */
+        if (len == 0 || len > SYSFS_ATTR_MAX || text[len - 1] != '\n')
+                return -EBADMSG;
+        for (size_t i = 0; i < len; i++)
+                all &= allowed[(unsigned char)text[i]];
+        if (!all)
+                return -EBADMSG;
+        for (const char *line = text, *end = text + len; line < end;) {
+                const char *p = memchr(line, '\n', (size_t)(end - line));
+                const char *eq = memchr(line, '=', (size_t)(p - line));
+                size_t key_len;
+
+                if (!eq || eq == line)
+                        return -EBADMSG;
+                key_len = (size_t)(eq - line);
+                for (size_t k = 0; k < N_KEYS; k++)
+                        if (keys[k].len == key_len && memcmp(line, keys[k].name, key_len) == 0) {
+                                if (values[k])
+                                        return -EBADMSG;
+                                values[k] = eq + 1;
+                                lens[k] = (size_t)(p - eq - 1);
+                                break;
+                        }
+                line = p + 1;
+        }
+        /* pci_uevent() prints the class with %04X: four to six digits of a 24-bit value. */
+        if (!values[CLASS] || lens[CLASS] < 4 || lens[CLASS] > 6 ||
+            !parse_hex(values[CLASS], lens[CLASS], &class) || !values[ID] || lens[ID] != 9 ||
+            values[ID][4] != ':' || !parse_hex(values[ID], 4, &vendor) ||
+            !parse_hex(values[ID] + 5, 4, &device) || !values[SLOT] ||
+            lens[SLOT] != PCI_ADDRESS_LEN || memcmp(values[SLOT], d->address, PCI_ADDRESS_LEN) != 0)
+                return -EBADMSG;
+        format_id(d->vendor, vendor, 4);
+        format_id(d->device, device, 4);
+        format_id(d->class, class, 6);
+        d->driver[0] = 0;
+        d->driver_unknown = false;
+        if (values[DRIVER]) {
+                /* Bound to something we cannot name: never "no driver". */
+                d->driver_unknown = lens[DRIVER] == 0 || lens[DRIVER] > SYSFS_NAME_MAX;
+                if (!d->driver_unknown) {
+                        memcpy(d->driver, values[DRIVER], lens[DRIVER]);
+                        d->driver[lens[DRIVER]] = 0;
+                        d->driver_unknown = !sysfs_name_valid(d->driver);
+                }
+                if (d->driver_unknown)
+                        d->driver[0] = 0;
+        }
+        return 0;
+}
+
 const char *sysfs_escape(const char *s, char buf[static 48])
 {
         size_t i = 0;
@@ -247,15 +344,13 @@ int sysfs_open(int dir_fd, const char *path, int flags, int *ret_fd)
         return open_walk(dir_fd, path, flags, ret_fd);
 }
 
-int sysfs_read_attr(int dir_fd, const char *path, char *buf, size_t size)
+int sysfs_read_raw(int dir_fd, const char *path, char *buf, size_t size)
 {
         _cleanup_close_ int fd = -EBADF;
-        size_t len, max = MIN(size - 1, (size_t)SYSFS_ATTR_MAX);
+        size_t max = MIN(size, (size_t)SYSFS_ATTR_MAX);
         ssize_t n;
         int r;
 
-        if (size < 2)
-                return -EINVAL;
         r = sysfs_open(dir_fd, path, O_RDONLY, &fd);
         if (r < 0)
                 return r;
@@ -266,17 +361,29 @@ int sysfs_read_attr(int dir_fd, const char *path, char *buf, size_t size)
         while (n < 0 && errno == EINTR);
         if (n < 0)
                 return negative_errno();
-        len = (size_t)n;
-        if (len == max) {
+        if ((size_t)n == max) {
                 char extra;
+                ssize_t k;
 
                 do
-                        n = read(fd, &extra, 1);
-                while (n < 0 && errno == EINTR);
-                if (n != 0)
-                        return n < 0 ? negative_errno() : -EFBIG;
+                        k = read(fd, &extra, 1);
+                while (k < 0 && errno == EINTR);
+                if (k != 0)
+                        return k < 0 ? negative_errno() : -EFBIG;
         }
-        return sysfs_attr_clean(buf, len);
+        return (int)n;
+}
+
+int sysfs_read_attr(int dir_fd, const char *path, char *buf, size_t size)
+{
+        int r;
+
+        if (size < 2)
+                return -EINVAL;
+        r = sysfs_read_raw(dir_fd, path, buf, size - 1);
+        if (r < 0)
+                return r;
+        return sysfs_attr_clean(buf, (size_t)r);
 }
 
 int sysfs_write_attr(int dir_fd, const char *path, const char *value)
@@ -295,245 +402,4 @@ int sysfs_write_attr(int dir_fd, const char *path, const char *value)
         if (n < 0)
                 return negative_errno();
         return (size_t)n == len ? 0 : -EIO;
-}
-
-static int read_link(int dir_fd, const char *name, char *buf, size_t size)
-{
-        ssize_t n = readlinkat(dir_fd, name, buf, size);
-
-        if (n < 0)
-                return negative_errno();
-        if ((size_t)n >= size)
-                return -ENAMETOOLONG;
-        buf[n] = 0;
-        return 0;
-}
-
-static int open_device_at(int root_fd, int devices_fd, const char *address, int *ret_fd,
-                          char path[static PATH_MAX])
-{
-        char target[PATH_MAX];
-        const char *base;
-        int r;
-
-        r = read_link(devices_fd, address, target, sizeof(target));
-        if (r < 0) {
-                if (r == -ENOENT)
-                        return log_debug_errno(r, "%s is gone.", address);
-                return log_warning_errno(r, "Refusing %s: %s/%s is not a readable link: %m",
-                                         address, DEVICES_DIR, address);
-        }
-        r = sysfs_link_resolve(DEVICES_DIR, target, path, PATH_MAX);
-        if (r < 0)
-                return log_warning_errno(r, "Refusing %s: its link points outside the sysfs root.",
-                                         address);
-        base = strrchr(path, '/');
-        if (strncmp(path, "devices/", 8) != 0 || !base || !streq(base + 1, address))
-                return log_warning_errno(EINVAL, "Refusing %s: its link does not point into %s.",
-                                         address, "devices/");
-        r = sysfs_open(root_fd, path, O_PATH | O_DIRECTORY, ret_fd);
-        if (r == -ENOENT)
-                return log_debug_errno(r, "%s is gone.", address);
-        if (r < 0)
-                return log_warning_errno(r, "Refusing %s: cannot open its directory: %m", address);
-        return 0;
-}
-
-int sysfs_open_device(int root_fd, const char *address, int *ret_fd, char *ret_path)
-{
-        _cleanup_close_ int devices_fd = -EBADF;
-        char path[PATH_MAX];
-        int r;
-
-        if (!pci_address_valid_str(address))
-                return -EINVAL;
-        r = sysfs_open(root_fd, DEVICES_DIR, O_PATH | O_DIRECTORY, &devices_fd);
-        if (r < 0)
-                return r;
-        r = open_device_at(root_fd, devices_fd, address, ret_fd, path);
-        if (r >= 0 && ret_path)
-                strcpy(ret_path, path);
-        return r;
-}
-
-/* ---- Devices ---- */
-
-/* Reads the link `name` of the device at dev_path and checks that it points at prefix/NAME
- * with a valid NAME, which goes to ret. -ENOENT without the link; other errors are logged. */
-static int read_link_name(const sysfs_device *d, int dev_fd, const char *dev_path, const char *name,
-                          const char *prefix, char *ret, size_t size)
-{
-        char target[PATH_MAX], resolved[PATH_MAX];
-        size_t plen = strlen(prefix);
-        const char *leaf;
-        int r;
-
-        r = read_link(dev_fd, name, target, sizeof(target));
-        if (r == -ENOENT)
-                return r;
-        if (r < 0)
-                return log_warning_errno(r, "Ignoring the %s link of %s: %m", name, d->address);
-        r = sysfs_link_resolve(dev_path, target, resolved, sizeof(resolved));
-        if (r < 0)
-                return log_warning_errno(r,
-                                         "Refusing the %s link of %s: it points outside the "
-                                         "sysfs root.",
-                                         name, d->address);
-        leaf = resolved + plen;
-        if (strncmp(resolved, prefix, plen) != 0 || strchr(leaf, '/') || !sysfs_name_valid(leaf) ||
-            strlen(leaf) >= size)
-                return log_warning_errno(EINVAL,
-                                         "Refusing the %s link of %s: it does not point "
-                                         "into %s.",
-                                         name, d->address, prefix);
-        strcpy(ret, leaf);
-        return 0;
-}
-
-/* A short attribute: missing is normal (debug), malformed is worth a warning. */
-static int read_short(const sysfs_device *d, int dev_fd, const char *name, char *buf, size_t size)
-{
-        int r = sysfs_read_attr(dev_fd, name, buf, size);
-
-        if (r < 0)
-                buf[0] = 0;
-        if (r == -ENOENT)
-                return log_debug_errno(r, "%s has no %s.", d->address, name);
-        if (r < 0)
-                return log_warning_errno(r, "Ignoring %s of %s: %m", name, d->address);
-        return r;
-}
-
-static void read_id(sysfs_device *d, int dev_fd, const char *name, char *out, size_t n_digits)
-{
-        char buf[64];
-
-        out[0] = 0;
-        if (read_short(d, dev_fd, name, buf, sizeof(buf)) < 0)
-                return;
-        if (!sysfs_id_valid(buf, n_digits)) {
-                log_warning("Ignoring %s of %s: not a %zu-digit hex id.", name, d->address,
-                            n_digits);
-                return;
-        }
-        strcpy(out, buf);
-}
-
-static void read_driver_override(sysfs_device *d, int dev_fd)
-{
-        char buf[SYSFS_NAME_MAX + 2];
-
-        if (read_short(d, dev_fd, "driver_override", buf, sizeof(buf)) < 0)
-                return;
-        if (streq(buf, "(null)") || !buf[0])
-                return;
-        if (!sysfs_name_valid(buf)) {
-                log_warning("Ignoring driver_override of %s: not a driver name.", d->address);
-                return;
-        }
-        strcpy(d->driver_override, buf);
-}
-
-static void read_cdev(sysfs_device *d, int dev_fd)
-{
-        _cleanup_closedir_ DIR *dir = NULL;
-        struct dirent *de;
-        char path[SYSFS_NAME_MAX + 16], buf[64];
-        int fd, r;
-
-        r = sysfs_open(dev_fd, "vfio-dev", O_RDONLY | O_DIRECTORY, &fd);
-        if (r < 0) {
-                if (r != -ENOENT)
-                        log_warning_errno(r, "Ignoring vfio-dev of %s: %m", d->address);
-                return;
-        }
-        dir = fdopendir(fd);
-        if (!dir) {
-                safe_close(fd);
-                return;
-        }
-        while ((de = readdir(dir))) {
-                const char *p = de->d_name + 4;
-
-                if (strncmp(de->d_name, "vfio", 4) != 0 || !*p || strlen(de->d_name) > 32 ||
-                    strspn(p, "0123456789") != strlen(p))
-                        continue;
-                strcpy(d->cdev, de->d_name);
-                break;
-        }
-        if (!d->cdev[0])
-                return;
-        snprintf(path, sizeof(path), "vfio-dev/%s/dev", d->cdev);
-        if (read_short(d, dev_fd, path, buf, sizeof(buf)) < 0)
-                return;
-        if (sysfs_parse_devnum(buf, &d->cdev_devnum) < 0)
-                log_warning("Ignoring %s of %s: not a device number.", path, d->address);
-}
-
-static void read_sriov(sysfs_device *d, int dev_fd, const char *dev_path)
-{
-        char buf[32], pf[SYSFS_NAME_MAX + 1], parent[PATH_MAX];
-        const char *slash = strrchr(dev_path, '/');
-        int r;
-
-        /* The kernel gives a VF the PF's parent, so physfn is a sibling link, "../PF". */
-        snprintf(parent, sizeof(parent), "%.*s/", slash ? (int)(slash - dev_path) : 0, dev_path);
-        r = read_link_name(d, dev_fd, dev_path, "physfn", parent, pf, sizeof(pf));
-        if (r >= 0 && pci_address_valid_str(pf))
-                strcpy(d->physfn, pf);
-        else if (r >= 0)
-                log_warning("Ignoring the physfn link of %s: not a PCI device.", d->address);
-
-        if (read_short(d, dev_fd, "sriov_totalvfs", buf, sizeof(buf)) < 0)
-                return;
-        if (sysfs_parse_uint(buf, &d->sriov_totalvfs) < 0) {
-                d->sriov_totalvfs = -1;
-                log_warning("Ignoring sriov_totalvfs of %s: not a number.", d->address);
-                return;
-        }
-        if (read_short(d, dev_fd, "sriov_numvfs", buf, sizeof(buf)) >= 0 &&
-            sysfs_parse_uint(buf, &d->sriov_numvfs) < 0)
-                log_warning("Ignoring sriov_numvfs of %s: not a number.", d->address);
-}
-
-int sysfs_read_device(int root_fd, int devices_fd, const char *address, sysfs_device *ret)
-{
-        _cleanup_close_ int own_devices_fd = -EBADF, dev_fd = -EBADF;
-        char path[PATH_MAX], group[SYSFS_NAME_MAX + 1];
-        sysfs_device *d = ret;
-        int r;
-
-        if (!pci_address_valid_str(address))
-                return -EINVAL;
-        *d = (sysfs_device){ .group = -1, .sriov_totalvfs = -1, .sriov_numvfs = -1 };
-        strcpy(d->address, address);
-        if (devices_fd < 0) {
-                r = sysfs_open(root_fd, DEVICES_DIR, O_PATH | O_DIRECTORY, &own_devices_fd);
-                if (r < 0)
-                        return r;
-                devices_fd = own_devices_fd;
-        }
-        r = open_device_at(root_fd, devices_fd, address, &dev_fd, path);
-        if (r < 0)
-                return r;
-
-        read_id(d, dev_fd, "vendor", d->vendor, 4);
-        read_id(d, dev_fd, "device", d->device, 4);
-        read_id(d, dev_fd, "class", d->class, 6);
-        read_driver_override(d, dev_fd);
-
-        r = read_link_name(d, dev_fd, path, "driver", DRIVERS_DIR, d->driver, sizeof(d->driver));
-        /* A driver link we cannot vouch for must not read as "no driver": that would make the
-         * group look viable. */
-        d->driver_unknown = r < 0 && r != -ENOENT;
-
-        r = read_link_name(d, dev_fd, path, "iommu_group", GROUPS_DIR "/", group, sizeof(group));
-        if (r >= 0 && sysfs_parse_group(group, &d->group) < 0) {
-                d->group = -1;
-                log_warning("Refusing the iommu_group link of %s: not a group number.", address);
-        }
-
-        read_cdev(d, dev_fd);
-        read_sriov(d, dev_fd, path);
-        return 0;
 }

@@ -10,7 +10,12 @@
  *
  * Names from directory listings and link targets are validated before use; attribute reads are
  * bounded to one page with the trailing newline stripped. A missing attribute leaves its field
- * empty (logged at debug level): the device is still listed with what is known. */
+ * empty (logged at debug level): the device is still listed with what is known.
+ *
+ * A device's ids and driver come from its uevent attribute, one read where four attributes and
+ * a link took a read each; the kernel writes it from the same fields as vendor, device, class
+ * and the driver link. Where it is missing or is not what the kernel writes, the attributes and
+ * the driver link are read one by one as before. */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,11 +87,48 @@ typedef struct sysfs_device {
         dev_t cdev_devnum;                        /* from vfio-dev/vfioN/dev; 0 if unknown */
         char physfn[PCI_ADDRESS_SIZE];            /* a VF's PF; "" otherwise */
         int sriov_totalvfs, sriov_numvfs;         /* -1 unless an SR-IOV PF */
+        bool details; /* physfn, the SR-IOV counts, cdev_devnum and driver_override were read */
 } sysfs_device;
 
-/* Reads one device. -ENOENT when it is gone; -EXDEV, -ELOOP, -EINVAL when its entry is refused
- * (logged as a warning here); -ENOMEM. devices_fd is bus/pci/devices, or -EBADF to open it. */
+/* Parses a PCI device's uevent attribute, as the kernel's dev_uevent() and pci_uevent() write it
+ * ("KEY=value\n" lines: DRIVER= when bound, PCI_CLASS=%04X, PCI_ID=%04X:%04X, PCI_SUBSYS_ID=,
+ * PCI_SLOT_NAME=, MODALIAS=; other keys are skipped), into d's vendor, device, class, driver and
+ * driver_unknown (a DRIVER= that is no driver name). PCI_SLOT_NAME must be d->address. -EBADMSG
+ * when the text is not what the kernel writes: a control character, a line without "=", a key
+ * twice, an id out of shape, or PCI_CLASS, PCI_ID or PCI_SLOT_NAME missing. Pure, fuzzed. */
+int sysfs_parse_pci_uevent(const char *text, size_t len, sysfs_device *d);
+
+/* Reads one device in full. -ENOENT when it is gone; -EXDEV, -ELOOP, -EINVAL when its entry is
+ * refused (logged as a warning here); -ENOMEM. devices_fd is bus/pci/devices, or -EBADF to open
+ * it. */
 int sysfs_read_device(int root_fd, int devices_fd, const char *address, sysfs_device *ret);
+
+/* What a full scan reads of a device: its bus/pci/devices link and its uevent attribute, so ids
+ * and driver. group stays -1, cdev empty (the scan has them from the group and class listings)
+ * and details false. ret_path (PATH_MAX bytes) gets its directory, "devices/...". -ENODATA when
+ * the uevent attribute is missing or refused (logged): sysfs_read_device() then. Other errors
+ * as sysfs_read_device(). */
+int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sysfs_device *ret,
+                            char *ret_path);
+
+/* What can change under a lease decision, read cheaply: the driver and iommu_group links
+ * (driver, driver_unknown, group) and, for an SR-IOV PF (pf), sriov_totalvfs and sriov_numvfs.
+ * The rest stays as sysfs_read_device() starts it. Errors as sysfs_read_device(). */
+int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bool pf,
+                            sysfs_device *ret);
+
+/* A vfio device as class/vfio-dev lists it. */
+typedef struct sysfs_cdev {
+        char address[PCI_ADDRESS_SIZE];
+        char name[SYSFS_NAME_MAX + 1]; /* "vfio0" */
+        char *dir;                     /* the device's directory its link leads to */
+} sysfs_cdev;
+
+/* The entries of class/vfio-dev, sorted by address (then name). Each must be a link named vfioN
+ * that leads to devices/.../ADDRESS/vfio-dev/vfioN; others are skipped with a warning. -ENOENT
+ * without the directory (vfio is not loaded). */
+int sysfs_list_cdevs(int root_fd, sysfs_cdev **ret, size_t *ret_n);
+void sysfs_cdevs_free(sysfs_cdev *c, size_t n);
 
 typedef struct sysfs_group {
         int number;
@@ -104,7 +146,8 @@ void sysfs_groups_free(sysfs_group *g, size_t n);
 int sysfs_group_add_member(sysfs_group *g, const char *address);
 void sysfs_group_remove_member(sysfs_group *g, const char *address);
 
-/* Reads kernel/iommu_groups/N. -ENOENT when the group does not exist. */
+/* Reads kernel/iommu_groups/N: its type and its devices directory. -ENOENT when the group does
+ * not exist. */
 int sysfs_read_group(int root_fd, int number, sysfs_group *ret);
 
 /* Reads every group in kernel/iommu_groups, sorted by number. Vanished ones are left out;

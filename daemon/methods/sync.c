@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "sync.h"
-#include <string.h>
 
 #include "describe.h"
 #include "json-cleanup.h"
@@ -21,7 +20,10 @@ static void publish_changes(daemon_state *d)
 {
         for (size_t i = 0; i < d->changes.n; i++) {
                 const model_change *c = &d->changes.items[i];
-                _cleanup_json_ json_object *e = describe_change(d->model, c);
+                /* Described only for someone to read: a start-up scan has 16k changes and no
+                 * Monitor client yet. */
+                _cleanup_json_ json_object *e =
+                        monitors_count(d->monitors) > 0 ? describe_change(d->model, c) : NULL;
 
                 if (e)
                         monitors_broadcast(d->monitors, e);
@@ -62,7 +64,8 @@ void sync_flushed(void *userdata)
 void sync_lease_event(const lease_event *e, void *userdata)
 {
         daemon_state *d = userdata;
-        _cleanup_json_ json_object *o = describe_lease_event(e);
+        _cleanup_json_ json_object *o =
+                monitors_count(d->monitors) > 0 ? describe_lease_event(e) : NULL;
 
         if (o)
                 monitors_broadcast(d->monitors, o);
@@ -78,7 +81,9 @@ int sync_rescan_now(daemon_state *d)
         _cleanup_json_ json_object *e = NULL;
         int r;
 
-        r = model_scan(d->model, &d->changes);
+        /* Before the leases exist (start-up) and with no Monitor client, nobody hears of the
+         * changes: no list of 16k of them is made. */
+        r = model_scan(d->model, d->leases || monitors_count(d->monitors) > 0 ? &d->changes : NULL);
         if (r < 0) {
                 model_changes_clear(&d->changes);
                 return log_error_errno(r, "Scanning %s failed: %m", d->sysfs_root);
@@ -86,7 +91,7 @@ int sync_rescan_now(daemon_state *d)
         log_info("Scanned %s: %zu devices in %zu IOMMU groups.", d->sysfs_root,
                  model_n_devices(d->model), model_n_groups(d->model));
         /* Before the changes: a client that sees "rescanned" knows a listing is due anyway. */
-        e = describe_event("rescanned");
+        e = monitors_count(d->monitors) > 0 ? describe_event("rescanned") : NULL;
         if (e)
                 monitors_broadcast(d->monitors, e);
         publish_changes(d);
@@ -95,22 +100,8 @@ int sync_rescan_now(daemon_state *d)
 
 int sync_refresh_group(daemon_state *d, const char *address)
 {
-        const model_device *dev;
-        const model_group *g;
-        int r;
+        int r = model_revalidate_group(d->model, address, &d->changes);
 
-        r = model_update_device(d->model, address, &d->changes);
-        dev = r >= 0 ? model_find_device(d->model, address) : NULL;
-        g = dev && dev->group >= 0 ? model_find_group(d->model, dev->group) : NULL;
-        /* Members by index: an update may change the group's member array. */
-        for (size_t i = 0; r >= 0 && g && i < g->n_devices; i++) {
-                char member[PCI_ADDRESS_SIZE];
-
-                memcpy(member, g->devices[i], sizeof(member));
-                if (!streq(member, address))
-                        r = model_update_device(d->model, member, &d->changes);
-                g = model_find_group(d->model, dev->group);
-        }
         publish_changes(d);
         return r;
 }

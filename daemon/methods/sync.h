@@ -16,9 +16,10 @@ void sync_flushed(void *userdata);
 void sync_lease_event(const lease_event *e, void *userdata);
 int sync_lease_refresh_group(const char *address, void *userdata);
 
-/* Reads a device and every member of its group again, now, and publishes what changed: a
- * decision about a group is made on what sysfs says at that moment, not on events the daemon
- * may not have read yet (a client that binds a device and acquires it at once). */
+/* Checks a device and every member of its group against sysfs, now, and publishes what changed:
+ * a decision about a group is made on what sysfs says at that moment, not on events the daemon
+ * may not have read yet (a client that binds a device and acquires it at once). Cheap reads
+ * first; a device is read again in full only where they differ (model_revalidate_group()). */
 int sync_refresh_group(daemon_state *d, const char *address);
 
 /* Reads everything again and publishes what changed (start-up, Admin.Rescan). */

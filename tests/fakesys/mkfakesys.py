@@ -9,8 +9,12 @@ written exactly as the kernel's sysfs writes it (up to the common ancestor, then
   sys/devices/pci0000:00/                         a root bus
   sys/devices/pci0000:00/0000:00:04.0/0000:01:01.0   a device behind a bridge lives in its dir
   sys/devices/.../ADDR/{vendor,device,class}      "0x8086\\n", "0x100e\\n", "0x020000\\n"
+  sys/devices/.../ADDR/subsystem_{vendor,device}  "0x8086\\n", "0x0000\\n"
   sys/devices/.../ADDR/driver_override            "(null)\\n" when unset
-  sys/devices/.../ADDR/uevent                     DRIVER=, PCI_CLASS=, PCI_ID=, PCI_SLOT_NAME=
+  sys/devices/.../ADDR/uevent                     what dev_uevent() and pci_uevent() print: DRIVER=
+                                                  (while bound), PCI_CLASS=%04X, PCI_ID=%04X:%04X,
+                                                  PCI_SUBSYS_ID=%04X:%04X, PCI_SLOT_NAME=, MODALIAS=
+                                                  (kept right on bind and unbind)
   sys/devices/.../ADDR/iommu_group -> ../../../kernel/iommu_groups/N   (one ../ per level)
   sys/devices/.../ADDR/driver      -> ../../../bus/pci/drivers/D
   sys/devices/.../ADDR/subsystem   -> ../../../bus/pci
@@ -145,27 +149,32 @@ class Tree:
         fields.append(f"SEQNUM={self.seqnum}")
         self.events.append(f"{action}@/{devpath}\0" + "\0".join(fields) + "\0")
 
-    def pci_uevent(self, action, devpath, driver=None):
+    def pci_env(self, devpath, driver):
+        """The variables the kernel's dev_uevent() and pci_uevent() give a PCI device, in their
+        order: they make both its uevents and its uevent attribute."""
+        def value(name, default):
+            return int(self.read(self.s(devpath, name), default), 16)
+
+        vendor, device = value("vendor", "0xffff"), value("device", "0xffff")
+        sub_vendor, sub_device = value("subsystem_vendor", "0x0"), value("subsystem_device", "0x0")
+        cls = value("class", "0x0")
+        env = [("DRIVER", driver)] if driver else []
+        env += [("PCI_CLASS", f"{cls:04X}"), ("PCI_ID", f"{vendor:04X}:{device:04X}"),
+                ("PCI_SUBSYS_ID", f"{sub_vendor:04X}:{sub_device:04X}"),
+                ("PCI_SLOT_NAME", os.path.basename(devpath)),
+                ("MODALIAS", f"pci:v{vendor:08X}d{device:08X}sv{sub_vendor:08X}"
+                             f"sd{sub_device:08X}bc{cls >> 16 & 0xFF:02X}"
+                             f"sc{cls >> 8 & 0xFF:02X}i{cls & 0xFF:02X}")]
+        return env
+
+    def pci_uevent(self, action, devpath, driver=None, env=None):
         if self.building:
             return
-        addr = os.path.basename(devpath)
-        vendor = self.read(self.s(devpath, "vendor"), "0xffff")[2:]
-        device = self.read(self.s(devpath, "device"), "0xffff")[2:]
-        cls = self.read(self.s(devpath, "class"), "0x000000")[2:]
-        self.uevent(action, devpath, "pci", DRIVER=driver, PCI_CLASS=cls.lstrip("0") or "0",
-                    PCI_ID=f"{vendor}:{device}".upper(), PCI_SLOT_NAME=addr)
+        self.uevent(action, devpath, "pci", **dict(env or self.pci_env(devpath, driver)))
 
-    def write_uevent_file(self, devpath, ids=None):
-        addr = os.path.basename(devpath)
-        vendor, device, cls = ids or (self.read(self.s(devpath, f)) for f in
-                                      ("vendor", "device", "class"))
-        vendor, device, cls = vendor[2:], device[2:], cls[2:]
-        driver = self.driver_of(devpath)
-        lines = [f"DRIVER={driver}"] if driver else []
-        lines += [f"PCI_CLASS={cls.lstrip('0') or '0'}", f"PCI_ID={vendor}:{device}".upper(),
-                  f"PCI_SLOT_NAME={addr}",
-                  f"MODALIAS=pci:v0000{vendor.upper()}d0000{device.upper()}"]
-        self.write(self.s(devpath, "uevent"), "\n".join(lines) + "\n")
+    def write_uevent_file(self, devpath):
+        env = self.pci_env(devpath, self.driver_of(devpath))
+        self.write(self.s(devpath, "uevent"), "".join(f"{k}={v}\n" for k, v in env))
 
     def flush_events(self):
         if self.print_uevents:
@@ -219,7 +228,7 @@ class Tree:
 
     def add_device(self, addr, parent=None, group=None, vendor="0x8086", device="0x100e",
                    cls="0x020000", driver=None, domain_type="DMA", sriov=None, physfn=None,
-                   base=None):
+                   base=None, subsystem=None):
         dom, bus, _, _ = parse_address(addr)
         if os.path.lexists(self.s("bus", "pci", "devices", addr)):
             raise SystemExit(f"{addr} exists")
@@ -235,6 +244,9 @@ class Tree:
         self.write(self.s(devpath, "vendor"), vendor + "\n")
         self.write(self.s(devpath, "device"), device + "\n")
         self.write(self.s(devpath, "class"), cls + "\n")
+        sub_vendor, sub_device = subsystem or (vendor, "0x0000")
+        self.write(self.s(devpath, "subsystem_vendor"), sub_vendor + "\n")
+        self.write(self.s(devpath, "subsystem_device"), sub_device + "\n")
         self.write(self.s(devpath, "driver_override"), "(null)\n")
         self.link("bus/pci", f"{devpath}/subsystem")
         if sriov:
@@ -255,7 +267,7 @@ class Tree:
         self.pci_uevent("add", devpath)
         if driver:
             self.bind(addr, driver, devpath=devpath, update_uevent_file=False)
-        self.write_uevent_file(devpath, (vendor, device, cls))
+        self.write_uevent_file(devpath)
         return devpath
 
     def remove_device(self, addr):
@@ -270,6 +282,7 @@ class Tree:
                 self.remove_device(child)
         if self.driver_of(devpath):
             self.unbind(addr)
+        env = self.pci_env(devpath, None)
         group = self.group_of(devpath)
         if group is not None:
             gdir = self.s("kernel", "iommu_groups", str(group))
@@ -278,10 +291,7 @@ class Tree:
                 shutil.rmtree(gdir)
         os.unlink(self.s("bus", "pci", "devices", addr))
         shutil.rmtree(full)
-        self.pci_uevent_removed(devpath)
-
-    def pci_uevent_removed(self, devpath):
-        self.uevent("remove", devpath, "pci", PCI_SLOT_NAME=os.path.basename(devpath))
+        self.pci_uevent("remove", devpath, env=env)
 
     # ---- drivers ----
 
@@ -429,6 +439,8 @@ class Tree:
         domain_type = self.read(self.s(devpath, "iommu_group", "type"), "DMA")
         cls = self.read(self.s(devpath, "class"))
         vendor = self.read(self.s(devpath, "vendor"))
+        subsystem = (self.read(self.s(devpath, "subsystem_vendor"), vendor),
+                     self.read(self.s(devpath, "subsystem_device"), "0x0000"))
         if n == 0:
             for j in reversed(range(current)):
                 vf = os.path.basename(os.readlink(self.s(devpath, f"virtfn{j}")))
@@ -441,7 +453,7 @@ class Tree:
                 # The kernel gives a VF the PF's parent: they are siblings in sysfs.
                 self.add_device(vf, base=parent, vendor=vendor, device=vf_device, cls=cls,
                                 driver=driver if autoprobe else None, domain_type=domain_type,
-                                physfn=pf)
+                                physfn=pf, subsystem=subsystem)
                 self.link(self.device_path(vf), f"{devpath}/virtfn{j}")
         self.write(self.s(devpath, "sriov_numvfs"), f"{n}\n")
         self.pci_uevent("change", devpath, self.driver_of(devpath))
@@ -465,7 +477,9 @@ class Tree:
             self.add_device(d["address"], parent=d.get("parent"), group=group,
                             vendor=d.get("vendor", "0x8086"), device=d.get("device", "0x100e"),
                             cls=d.get("class", "0x020000"), driver=d.get("driver"),
-                            domain_type=types.get(group, default_type), sriov=sriov)
+                            domain_type=types.get(group, default_type), sriov=sriov,
+                            subsystem=(d["subsystem_vendor"], d["subsystem_device"])
+                            if "subsystem_vendor" in d else None)
             if sriov and sriov.get("numvfs"):
                 self.set_numvfs(d["address"], sriov["numvfs"], sriov.get("vf_driver"))
         self.building = False

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Everything that turns sysfs text into values: attribute cleaning, names, numbers, PCI
- * addresses, symlink resolution, and the viability verdict over whatever drivers that yields.
- * Input: lines. The first is also the directory a link sits in, the second its target; each
- * line is tried as every kind of value; lines of the form "ADDRESS DRIVER" become group members.
- * Checked invariants: resolution never leaves the root nor keeps "." or ".." components;
- * cleaned text is printable; the verdict is viable exactly when it has no reasons. */
+ * addresses, symlink resolution, a device's uevent attribute, and the viability verdict over
+ * whatever drivers that yields. Input: lines. The first is also the directory a link sits in, the
+ * second its target; each line is tried as every kind of value; lines of the form "ADDRESS
+ * DRIVER" become group members; the whole input is a uevent attribute. Checked invariants:
+ * resolution never leaves the root nor keeps "." or ".." components; cleaned text is printable;
+ * a parsed uevent gives ids in the attributes' form and a valid driver name or none; the verdict
+ * is viable exactly when it has no reasons. */
 #include <assert.h>
 #include <limits.h>
 #include <stdint.h>
@@ -58,9 +60,23 @@ static void one_value(char *s, size_t len)
         (void)sysfs_id_valid(s, 4);
         (void)sysfs_id_valid(s, 6);
         if (pci_address_valid(s, len)) {
+                char back[PCI_ADDRESS_SIZE];
+
                 assert(len == PCI_ADDRESS_LEN);
-                (void)pci_address_pack(s);
+                pci_address_unpack(pci_address_pack(s), back);
+                assert(memcmp(back, s, PCI_ADDRESS_LEN) == 0);
         }
+}
+
+static void one_uevent(const uint8_t *data, size_t size)
+{
+        sysfs_device d = { .address = "0000:00:02.0" };
+
+        if (sysfs_parse_pci_uevent((const char *)data, size, &d) < 0)
+                return;
+        assert(sysfs_id_valid(d.vendor, 4) && sysfs_id_valid(d.device, 4) &&
+               sysfs_id_valid(d.class, 6));
+        assert(d.driver[0] ? sysfs_name_valid(d.driver) && !d.driver_unknown : true);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -73,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         log_set_max_level(LOG_CRIT);
         if (size > 64 * 1024)
                 return 0;
+        one_uevent(data, size);
         buf = malloc(size + 1);
         if (!buf)
                 return 0;

@@ -412,24 +412,25 @@ def test_release_frees_groups_the_record_lost():
 
 def test_device_removed_during_refresh():
     """A device that goes away while Acquire reads the groups again: the refresh of a later
-    device of the same group drops it from the model. FIFOs for the later device's vendor
-    attribute hold the daemon at the reads between which the removal must fall: refreshing a's
-    group reads b once, refreshing b reads b first, then the rest of its group."""
+    device of the same group drops it from the model. A FIFO for the later device's uevent
+    attribute holds the daemon at the read the removal must fall behind: refreshing a's group
+    reads b in full once (a start-up scan leaves what leases need unread); refreshing b's group
+    then checks a's links, finds it gone and reads it in full."""
     with fixture() as f:
         a, b = "0000:00:03.0", "0000:00:03.1"
-        vendor = os.path.join(os.path.realpath(os.path.join(f.root, "sys/bus/pci/devices", b)),
-                              "vendor")
-        with open(vendor) as fh:
+        uevent = os.path.join(os.path.realpath(os.path.join(f.root, "sys/bus/pci/devices", b)),
+                              "uevent")
+        with open(uevent) as fh:
             text = fh.read()
 
         def replace(fifo):
-            tmp = vendor + ".tmp"
+            tmp = uevent + ".tmp"
             if fifo:
                 os.mkfifo(tmp, 0o600)
             else:
                 with open(tmp, "w") as fh:
                     fh.write(text)
-            os.rename(tmp, vendor)
+            os.rename(tmp, uevent)
 
         def opened():
             """The daemon has this FIFO open: a fresh FIFO has no other reader. Its write end."""
@@ -437,29 +438,25 @@ def test_device_removed_during_refresh():
 
             def attempt():
                 try:
-                    fd.append(os.open(vendor, os.O_WRONLY | os.O_NONBLOCK))
+                    fd.append(os.open(uevent, os.O_WRONLY | os.O_NONBLOCK))
                     return True
                 except OSError:
                     return False
-            wait_for(attempt, "the daemon to read %s's vendor" % b, timeout=60)
+            wait_for(attempt, "the daemon to read %s's uevent" % b, timeout=60)
             return fd[0]
 
         replace(True)
         c = f.client()
         c.send("io.ioasid.Broker.Acquire", {"devices": [a, b]})
-        first = opened()  # refreshing a's group
-        replace(True)
-        os.write(first, text.encode())
-        os.close(first)
-        second = opened()  # refreshing b: a's refresh is over
+        held = opened()  # refreshing a's group
         # a goes away halfway, as the kernel takes a device down: its directory is gone, its
         # group still lists it. Refreshing b's group then drops it from the model.
         a_dir = os.path.realpath(os.path.join(f.root, "sys/bus/pci/devices", a))
         os.unlink(os.path.join(f.root, "sys/bus/pci/devices", a))
         shutil.rmtree(a_dir)
         replace(False)
-        os.write(second, text.encode())
-        os.close(second)
+        os.write(held, text.encode())
+        os.close(held)
         e = expect_error("io.ioasid.Broker.NoSuchDevice", c.receive)
         assert e == {"address": a}, e
         os.unlink(os.path.join(f.root, "sys/kernel/iommu_groups/2/devices", a))

@@ -183,12 +183,14 @@ def test_hostile_tree():
         # Names that are not PCI addresses.
         os.mkdir(os.path.join(devices, "..0000:00:0c.0"))
         os.mkdir(os.path.join(devices, "0000:00:0d.0 "))
-        # A real-looking device whose group link leaves the root.
+        # A real-looking device whose group link leaves the root. (A scan takes a device's group
+        # from the group that lists it, and reads its own link when none does.)
         f.fakesys("add-device", "0000:00:0e.0", "--group", "42", "--driver", "e1000e",
                   events=False)
         group_link = os.path.join(devices, "0000:00:0e.0", "iommu_group")
         os.unlink(group_link)
         os.symlink(os.path.join(outside, "devices"), group_link)
+        os.unlink(os.path.join(sys_root, "kernel/iommu_groups/42/devices/0000:00:0e.0"))
         # A device whose ids went missing, and a group member entry escaping the root.
         f.fakesys("add-device", "0000:00:0f.0", "--group", "43", events=False)
         os.unlink(os.path.join(devices, "0000:00:0f.0", "vendor"))

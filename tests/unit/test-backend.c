@@ -366,6 +366,8 @@ static int fake_new(fakesys *f, const char *kernel, backend **b, model **m)
         close(dev_fd);
         ASSERT_OK(model_new(f->sys_fd, NULL, m));
         ASSERT_OK(model_scan(*m, NULL));
+        /* As Acquire does before it claims: the cdev numbers the claims check are read then. */
+        ASSERT_OK(model_revalidate_group(*m, "0000:00:03.1", NULL));
         return r;
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "../fakesys/fakesys.h"
 #include "log.h"
@@ -86,11 +88,22 @@ TEST(seed_scan)
         ASSERT_STREQ(d->vendor, "0x1af4");
         ASSERT_STREQ(d->class, "0x020000");
         ASSERT_STREQ(d->driver, "vfio-pci");
-        ASSERT_TRUE(!d->driver_override);
         ASSERT_STREQ(d->cdev, "vfio0");
-        ASSERT_EQ(d->cdev_devnum, makedev(248, 0));
         ASSERT_TRUE(!model_find_device(m, "0000:00:03.7"));
         ASSERT_TRUE(!model_find_device(m, "bogus"));
+        /* What only leases need is read when a lease needs it: revalidating learns it, and
+         * learning is no change. */
+        ASSERT_FALSE(d->details);
+        ASSERT_EQ(d->cdev_devnum, 0);
+        ASSERT_EQ(model_find_device(m, "0000:00:05.0")->sriov_numvfs, -1);
+        model_changes_clear(&c);
+        ASSERT_OK(model_revalidate_group(m, "0000:00:03.1", &c));
+        ASSERT_OK(model_revalidate_group(m, "0000:00:15.6", &c));
+        ASSERT_OK(model_revalidate_group(m, "0000:00:05.0", &c));
+        ASSERT_EQ(c.n, 0);
+        ASSERT_TRUE(d->details);
+        ASSERT_TRUE(!d->driver_override);
+        ASSERT_EQ(d->cdev_devnum, makedev(248, 0));
         ASSERT_STREQ(model_find_device(m, "0000:00:15.6")->physfn, "0000:00:05.0");
         ASSERT_EQ(model_find_device(m, "0000:00:05.0")->sriov_numvfs, 4);
 
@@ -211,13 +224,18 @@ TEST(scenario_updates)
         ASSERT_OK(model_remove_device(m, "0000:00:1e.0", &c));
         ASSERT_ERROR(model_update_device(m, "0000:00:03.0/../x", &c), EINVAL);
 
-        /* SR-IOV: the VFs go away; a rescan reports them and their groups. */
+        /* SR-IOV: the PF's change event reports its new count, a detail, once its details are
+         * known (reading them is no change); a rescan reports the VFs gone and their groups. */
+        update(m, "0000:00:05.0", &c);
+        ASSERT_EQ(c.n, 0);
         ASSERT_EQ(fakesys_run(&f, "set-numvfs", "0000:00:05.0", "0"), 0);
+        update(m, "0000:00:05.0", &c);
+        ASSERT_EQ(c.n, 1);
+        find(&c, MODEL_DEVICE_CHANGED, "0000:00:05.0", -1);
         scan(m, &c);
         ASSERT_EQ(count(&c, MODEL_DEVICE_REMOVED), 4);
         ASSERT_EQ(count(&c, MODEL_GROUP_REMOVED), 4);
-        find(&c, MODEL_DEVICE_CHANGED, "0000:00:05.0", -1);
-        ASSERT_EQ(c.n, 9);
+        ASSERT_EQ(c.n, 8);
         ASSERT_EQ(model_n_devices(m), 11);
         ASSERT_EQ(fakesys_run(&f, "set-numvfs", "0000:00:05.0", "8", "--driver", "vfio-pci"), 0);
         scan(m, &c);
@@ -271,14 +289,22 @@ TEST(hostile)
         ASSERT_OK(model_scan(m, NULL));
         ASSERT_TRUE(model_find_group(m, 2)->viability.viable);
 
-        /* A driver link out of the root: bound to something we cannot name, so not viable. */
-        fakesys_symlink(&f, "devices/pci0000:00/0000:00:03.0/driver", "/etc");
+        /* A uevent naming no driver name: bound to something we cannot name, so not viable. */
+        fakesys_write(&f, "devices/pci0000:00/0000:00:03.0/uevent",
+                      "DRIVER=../x\nPCI_CLASS=20000\nPCI_ID=1AF4:1041\n"
+                      "PCI_SLOT_NAME=0000:00:03.0\n");
         update(m, "0000:00:03.0", &c);
         ASSERT_FALSE(find(&c, MODEL_GROUP_CHANGED, NULL, 2)->viable_after);
         ASSERT_TRUE(model_find_device(m, "0000:00:03.0")->driver_unknown);
         g = model_find_group(m, 2);
         ASSERT_STREQ(g->viability.reasons[0],
                      "0000:00:03.0 is bound to a driver that cannot be identified; unbind it");
+        /* Without the uevent attribute the driver link says it: one out of the root likewise. */
+        ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/uevent", 0));
+        fakesys_symlink(&f, "devices/pci0000:00/0000:00:03.0/driver", "/etc");
+        update(m, "0000:00:03.0", &c);
+        ASSERT_EQ(c.n, 0);
+        ASSERT_TRUE(model_find_device(m, "0000:00:03.0")->driver_unknown);
 
         /* The device itself refused: it leaves the model but not the group's verdict. */
         fakesys_symlink(&f, "bus/pci/devices/0000:00:03.0", "../../../../../../..");
@@ -323,6 +349,188 @@ TEST(hostile)
         ASSERT_FALSE(model_find_group(m, 1)->viability.viable);
         ASSERT_STREQ(model_find_group(m, 6)->viability.reasons[3],
                      "the member list of group 6 could not be read");
+}
+
+static void revalidate(model *m, const char *address, model_changes *c)
+{
+        model_changes_clear(c);
+        ASSERT_OK(model_revalidate_group(m, address, c));
+        dump(c);
+}
+
+/* What the daemon did before revalidating: the device and every member of its group updated in
+ * full, one after the other. */
+static void update_group(model *m, const char *address, model_changes *c)
+{
+        const model_group *g;
+
+        model_changes_clear(c);
+        ASSERT_OK(model_update_device(m, address, c));
+        g = model_find_group(m, model_find_device(m, address)->group);
+        for (size_t i = 0; g && i < g->n_devices; i++) {
+                char member[PCI_ADDRESS_SIZE];
+
+                memcpy(member, g->devices[i], sizeof(member));
+                if (!streq(member, address))
+                        ASSERT_OK(model_update_device(m, member, c));
+                g = model_find_group(m, model_find_device(m, address)->group);
+        }
+}
+
+static void assert_same_changes(const model_changes *a, const model_changes *b)
+{
+        ASSERT_EQ(a->n, b->n);
+        for (size_t i = 0; i < a->n; i++) {
+                const model_change *x = &a->items[i], *y = &b->items[i];
+
+                ASSERT_EQ(x->kind, y->kind);
+                ASSERT_STREQ(x->address, y->address);
+                ASSERT_EQ(x->group, y->group);
+                ASSERT_TRUE(streq_ptr(x->old_driver, y->old_driver));
+                ASSERT_TRUE(streq_ptr(x->new_driver, y->new_driver));
+                ASSERT_EQ(x->viable_before, y->viable_before);
+                ASSERT_EQ(x->viable_after, y->viable_after);
+        }
+}
+
+TEST(revalidate)
+{
+        static const char uevent_path[] = "devices/pci0000:00/0000:00:03.1/uevent";
+        _cleanup_(fakesys_free) fakesys f;
+        _cleanup_(model_freep) model *m = NULL, *old = NULL;
+        _cleanup_(model_changes_done) model_changes c = {}, c_old = {};
+        char uevent[512];
+        const model_change *ch;
+        int fd;
+        ssize_t n;
+
+        fakesys_new(&f, python, script, "--layout", "seed");
+        ASSERT_OK(model_new(f.sys_fd, NULL, &m));
+        ASSERT_OK(model_scan(m, NULL));
+        ASSERT_OK(model_new(f.sys_fd, NULL, &old));
+        ASSERT_OK(model_scan(old, NULL));
+
+        /* The first revalidation reads the details a scan leaves unread; learning is no change. */
+        ASSERT_FALSE(model_find_device(m, "0000:00:03.0")->details);
+        revalidate(m, "0000:00:03.1", &c);
+        ASSERT_EQ(c.n, 0);
+        ASSERT_TRUE(model_find_device(m, "0000:00:03.0")->details);
+        update_group(old, "0000:00:03.1", &c_old);
+        ASSERT_EQ(c_old.n, 0);
+
+        /* Nothing changed: the cheap checks only. An id changed behind the model's back (no
+         * kernel does that) shows that nothing else was read again; an update reads it. */
+        fd = openat(f.sys_fd, uevent_path, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        n = read(fd, uevent, sizeof(uevent) - 1);
+        close(fd);
+        ASSERT_TRUE(n > 0);
+        uevent[n] = 0;
+        fakesys_write(&f, uevent_path,
+                      "DRIVER=vfio-pci\nPCI_CLASS=20000\nPCI_ID=1AF4:FFFF\n"
+                      "PCI_SLOT_NAME=0000:00:03.1\n");
+        revalidate(m, "0000:00:03.1", &c);
+        ASSERT_EQ(c.n, 0);
+        revalidate(m, "0000:00:03.0", &c);
+        ASSERT_EQ(c.n, 0);
+        ASSERT_STREQ(model_find_device(m, "0000:00:03.1")->device, "0x1041");
+        update(m, "0000:00:03.1", &c);
+        find(&c, MODEL_DEVICE_CHANGED, "0000:00:03.1", -1);
+        fakesys_write(&f, uevent_path, uevent);
+        update(m, "0000:00:03.1", &c);
+        ASSERT_STREQ(model_find_device(m, "0000:00:03.1")->device, "0x1041");
+
+        /* A driver gone behind the model's back (its event not read yet): found, and reported
+         * as updating every member reports it. */
+        ASSERT_EQ(fakesys_run(&f, "unbind", "0000:00:03.0"), 0);
+        revalidate(m, "0000:00:03.1", &c);
+        update_group(old, "0000:00:03.1", &c_old);
+        assert_same_changes(&c, &c_old);
+        ASSERT_EQ(c.n, 2);
+        ch = find(&c, MODEL_DRIVER_CHANGED, "0000:00:03.0", -1);
+        ASSERT_STREQ(ch->old_driver, "virtio-pci");
+        ASSERT_TRUE(!ch->new_driver);
+        ch = find(&c, MODEL_GROUP_CHANGED, NULL, 2);
+        ASSERT_FALSE(ch->viable_before);
+        ASSERT_TRUE(ch->viable_after);
+        /* and one bound: the device asked about itself. */
+        ASSERT_EQ(fakesys_run(&f, "bind", "0000:00:03.0", "vfio-pci"), 0);
+        revalidate(m, "0000:00:03.0", &c);
+        update_group(old, "0000:00:03.0", &c_old);
+        assert_same_changes(&c, &c_old);
+        ASSERT_STREQ(find(&c, MODEL_DRIVER_CHANGED, "0000:00:03.0", -1)->new_driver, "vfio-pci");
+        ASSERT_STREQ(model_find_device(m, "0000:00:03.0")->cdev, "vfio1");
+        ASSERT_TRUE(model_find_device(m, "0000:00:03.0")->cdev_devnum != 0);
+
+        /* A new member in the group: found, with its driver, and the verdict follows (read
+         * first, it never shows as a member that could not be read). */
+        ASSERT_EQ(
+                fakesys_run(&f, "add-device", "0000:00:03.2", "--group", "2", "--driver", "e1000e"),
+                0);
+        revalidate(m, "0000:00:03.1", &c);
+        ASSERT_EQ(c.n, 2);
+        ASSERT_STREQ(find(&c, MODEL_DEVICE_ADDED, "0000:00:03.2", -1)->new_driver, "e1000e");
+        ASSERT_FALSE(find(&c, MODEL_GROUP_CHANGED, NULL, 2)->viable_after);
+        ASSERT_EQ(model_find_group(m, 2)->n_devices, 3);
+
+        /* A member gone: the group lists two again. */
+        ASSERT_EQ(fakesys_run(&f, "remove-device", "0000:00:03.2"), 0);
+        revalidate(m, "0000:00:03.1", &c);
+        find(&c, MODEL_DEVICE_REMOVED, "0000:00:03.2", -1);
+        ASSERT_TRUE(find(&c, MODEL_GROUP_CHANGED, NULL, 2)->viable_after);
+        ASSERT_EQ(model_find_group(m, 2)->n_devices, 2);
+
+        /* A member listed whose device cannot be read: the group is not viable, and stays so
+         * (no change) until the list changes again. */
+        fakesys_symlink(&f, "kernel/iommu_groups/2/devices/0000:00:03.5",
+                        "../../../../devices/pci0000:00/0000:00:03.5");
+        revalidate(m, "0000:00:03.1", &c);
+        ASSERT_EQ(c.n, 1);
+        ASSERT_FALSE(find(&c, MODEL_GROUP_CHANGED, NULL, 2)->viable_after);
+        ASSERT_STREQ(model_find_group(m, 2)->viability.reasons[0],
+                     "0000:00:03.5 is in the group but its device could not be read");
+        revalidate(m, "0000:00:03.1", &c);
+        ASSERT_EQ(c.n, 0);
+        ASSERT_OK(unlinkat(f.sys_fd, "kernel/iommu_groups/2/devices/0000:00:03.5", 0));
+        revalidate(m, "0000:00:03.1", &c);
+        ASSERT_TRUE(find(&c, MODEL_GROUP_CHANGED, NULL, 2)->viable_after);
+
+        /* A PF's VF count, which Acquire checks. */
+        revalidate(m, "0000:00:05.0", &c);
+        ASSERT_EQ(c.n, 0);
+        ASSERT_EQ(model_find_device(m, "0000:00:05.0")->sriov_numvfs, 4);
+        ASSERT_EQ(fakesys_run(&f, "set-numvfs", "0000:00:05.0", "0"), 0);
+        revalidate(m, "0000:00:05.0", &c);
+        find(&c, MODEL_DEVICE_CHANGED, "0000:00:05.0", -1);
+        ASSERT_EQ(model_find_device(m, "0000:00:05.0")->sriov_numvfs, 0);
+
+        /* The device asked about is gone, and its group with it. */
+        ASSERT_EQ(fakesys_run(&f, "remove-device", "0000:00:02.0"), 0);
+        revalidate(m, "0000:00:02.0", &c);
+        ASSERT_EQ(c.n, 2);
+        find(&c, MODEL_DEVICE_REMOVED, "0000:00:02.0", -1);
+        find(&c, MODEL_GROUP_REMOVED, NULL, 5);
+        ASSERT_ERROR(model_revalidate_group(m, "0000:00:02.0/..", &c), EINVAL);
+}
+
+/* A device given an owner has its details read: lease decisions (SR-IOV) rely on them. */
+TEST(owner_details)
+{
+        _cleanup_(fakesys_free) fakesys f;
+        _cleanup_(model_freep) model *m = NULL;
+        int owner;
+
+        fakesys_new(&f, python, script, "--layout", "seed");
+        ASSERT_OK(model_new(f.sys_fd, NULL, &m));
+        ASSERT_OK(model_scan(m, NULL));
+        ASSERT_STREQ(model_find_device(m, "0000:00:15.2")->physfn, "");
+        ASSERT_OK(model_set_device_owner(m, "0000:00:15.2", &owner));
+        ASSERT_TRUE(model_find_device(m, "0000:00:15.2")->details);
+        ASSERT_STREQ(model_find_device(m, "0000:00:15.2")->physfn, "0000:00:05.0");
+        /* A rescan reads an owned device in full, so its details stay known; others' not. */
+        ASSERT_OK(model_scan(m, NULL));
+        ASSERT_STREQ(model_find_device(m, "0000:00:15.2")->physfn, "0000:00:05.0");
+        ASSERT_FALSE(model_find_device(m, "0000:00:15.4")->details);
 }
 
 TEST(scale)
@@ -435,6 +643,8 @@ int main(int argc, char **argv)
         RUN(scenario_updates);
         RUN(identity_and_config);
         RUN(hostile);
+        RUN(revalidate);
+        RUN(owner_details);
         RUN(scale);
         RUN(versions);
 

@@ -113,6 +113,19 @@ TEST(addresses)
         ASSERT_TRUE(pci_address_pack("0000:00:03.1") > pci_address_pack("0000:00:03.0"));
         ASSERT_TRUE(pci_address_pack("0000:01:00.0") > pci_address_pack("0000:00:1f.7"));
         ASSERT_TRUE(pci_address_pack("0001:00:00.0") > pci_address_pack("0000:ff:1f.7"));
+        ASSERT_EQ(pci_address_pack("0000:00:00.0"), 0);
+        ASSERT_EQ(pci_address_pack("ffff:ff:1f.7"), 0xffffff1f7ull);
+        ASSERT_FALSE(pci_address_valid_str("g000:00:03.0"));
+        ASSERT_FALSE(pci_address_valid_str("0000:00:03:0"));
+        ASSERT_FALSE(pci_address_valid_str("0000:00:0\xe1.0"));
+        for (const char *const *a =
+                     (const char *const[]){ "0000:00:00.0", "ffff:ff:1f.7", "0a1b:c2:0d.5", NULL };
+             *a; a++) {
+                char back[PCI_ADDRESS_SIZE];
+
+                pci_address_unpack(pci_address_pack(*a), back);
+                ASSERT_STREQ(back, *a);
+        }
 }
 
 static void assert_resolves(const char *dir, const char *target, const char *expect)
@@ -143,6 +156,168 @@ TEST(link_resolve)
         ASSERT_ERROR(sysfs_link_resolve("a", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", out,
                                         sizeof(out)),
                      ENAMETOOLONG);
+}
+
+/* Parses text as the uevent of address into d (which starts with a vendor that must survive a
+ * refusal). */
+static int uevent(const char *address, const char *text, sysfs_device *d)
+{
+        *d = (sysfs_device){ .vendor = "0xkept" };
+        strcpy(d->address, address);
+        return sysfs_parse_pci_uevent(text, strlen(text), d);
+}
+
+TEST(uevent_parse)
+{
+        static const char *const refused[] = {
+                "",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\nX=\x1b\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\nnoequals\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n=x\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "DRIVER=\nDRIVER=\nPCI_CLASS=0000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=200\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=1020000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=2000g\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=20000\nPCI_ID=8086-10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.1\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0/..\n",
+                "PCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=20000\nPCI_SLOT_NAME=0000:00:02.0\n",
+                "PCI_CLASS=20000\nPCI_ID=8086:10D3\n",
+        };
+        char long_driver[256];
+        sysfs_device d;
+
+        /* As a 6.12 kernel prints it for an xHCI controller on vfio-pci. */
+        ASSERT_OK(uevent("0000:00:14.0",
+                         "DRIVER=vfio-pci\nPCI_CLASS=C0330\nPCI_ID=8086:A36D\n"
+                         "PCI_SUBSYS_ID=8086:7270\nPCI_SLOT_NAME=0000:00:14.0\n"
+                         "MODALIAS=pci:v00008086d0000A36Dsv00008086sd00007270bc0Csc03i30\n",
+                         &d));
+        ASSERT_STREQ(d.vendor, "0x8086");
+        ASSERT_STREQ(d.device, "0xa36d");
+        ASSERT_STREQ(d.class, "0x0c0330");
+        ASSERT_STREQ(d.driver, "vfio-pci");
+        ASSERT_FALSE(d.driver_unknown);
+        /* %04X gives a class of 0 four digits; no driver, other keys (device tree) skipped. */
+        ASSERT_OK(uevent("0000:00:02.0",
+                         "OF_NAME=ethernet\nPCI_CLASS=0000\nPCI_ID=1af4:1041\n"
+                         "PCI_SLOT_NAME=0000:00:02.0\n",
+                         &d));
+        ASSERT_STREQ(d.class, "0x000000");
+        ASSERT_STREQ(d.device, "0x1041");
+        ASSERT_STREQ(d.driver, "");
+        ASSERT_FALSE(d.driver_unknown);
+
+        /* A driver that is no driver name is bound all the same: unknown, never "none". */
+        ASSERT_OK(uevent("0000:00:02.0",
+                         "DRIVER=\nPCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                         &d));
+        ASSERT_TRUE(d.driver_unknown);
+        ASSERT_STREQ(d.driver, "");
+        ASSERT_OK(uevent("0000:00:02.0",
+                         "DRIVER=../e1000e\nPCI_CLASS=20000\nPCI_ID=8086:10D3\n"
+                         "PCI_SLOT_NAME=0000:00:02.0\n",
+                         &d));
+        ASSERT_TRUE(d.driver_unknown);
+        snprintf(long_driver, sizeof(long_driver),
+                 "DRIVER=%065d\nPCI_CLASS=20000\nPCI_ID=8086:10D3\nPCI_SLOT_NAME=0000:00:02.0\n",
+                 0);
+        ASSERT_OK(uevent("0000:00:02.0", long_driver, &d));
+        ASSERT_TRUE(d.driver_unknown);
+
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                ASSERT_ERROR(uevent("0000:00:02.0", refused[i], &d), EBADMSG);
+                ASSERT_STREQ(d.vendor, "0xkept");
+        }
+}
+
+/* Every device of a generated tree reads the same from its uevent attribute as from its
+ * attributes and driver link, and the scan's read agrees with the full one. */
+TEST(uevent_agrees)
+{
+        _cleanup_(fakesys_free) fakesys f;
+        char(*addrs)[PCI_ADDRESS_SIZE];
+        char path[PATH_MAX], uevent_path[PATH_MAX + 8];
+        size_t n;
+
+        fakesys_new(&f, python, script, "--layout", "seed", "--bridge-driver", "pcieport");
+        ASSERT_OK(fakesys_run(&f, "set-numvfs", "0000:00:05.0", "0"));
+        ASSERT_OK(fakesys_run(&f, "set-numvfs", "0000:00:05.0", "2", "--driver", "vfio-pci"));
+        ASSERT_OK(fakesys_run(&f, "unbind", "0000:00:03.1"));
+        ASSERT_OK(sysfs_list_devices(f.sys_fd, &addrs, &n));
+        ASSERT_EQ(n, 14);
+        for (size_t i = 0; i < n; i++) {
+                sysfs_device full, brief, plain, none;
+
+                ASSERT_OK(sysfs_read_device(f.sys_fd, -EBADF, addrs[i], &full));
+                ASSERT_TRUE(full.details);
+                ASSERT_OK(sysfs_read_device_brief(f.sys_fd, -EBADF, addrs[i], &brief, path));
+                ASSERT_FALSE(brief.details);
+                ASSERT_EQ(brief.group, -1);
+                snprintf(uevent_path, sizeof(uevent_path), "%s/uevent", path);
+                ASSERT_OK(unlinkat(f.sys_fd, uevent_path, 0));
+                ASSERT_OK(sysfs_read_device(f.sys_fd, -EBADF, addrs[i], &plain));
+                ASSERT_ERROR(sysfs_read_device_brief(f.sys_fd, -EBADF, addrs[i], &none, path),
+                             ENODATA);
+                ASSERT_STREQ(full.vendor, plain.vendor);
+                ASSERT_STREQ(full.device, plain.device);
+                ASSERT_STREQ(full.class, plain.class);
+                ASSERT_STREQ(full.driver, plain.driver);
+                ASSERT_STREQ(brief.class, plain.class);
+                ASSERT_STREQ(brief.driver, plain.driver);
+                ASSERT_EQ(full.group, plain.group);
+                ASSERT_FALSE(plain.driver_unknown);
+        }
+        free(addrs);
+}
+
+TEST(cdevs)
+{
+        _cleanup_(fakesys_free) fakesys f;
+        sysfs_cdev *c;
+        sysfs_device d;
+        fakesys_capture cap;
+        size_t n;
+
+        fakesys_new(&f, python, script, "--layout", "seed", "--vfs", "2");
+        ASSERT_OK(fakesys_run(&f, "bind", "0000:00:00.0", "vfio-pci"));
+        ASSERT_OK(sysfs_list_cdevs(f.sys_fd, &c, &n));
+        ASSERT_EQ(n, 2);
+        ASSERT_STREQ(c[0].address, "0000:00:00.0");
+        ASSERT_STREQ(c[0].name, "vfio1");
+        ASSERT_STREQ(c[0].dir, "devices/pci0000:00/0000:00:00.0");
+        ASSERT_STREQ(c[1].address, "0000:00:03.1");
+        ASSERT_STREQ(c[1].name, "vfio0");
+        sysfs_cdevs_free(c, n);
+
+        /* Links elsewhere, under another name, out of the root, and a name that is no cdev. */
+        fakesys_symlink(&f, "class/vfio-dev/vfio7",
+                        "../../devices/pci0000:00/0000:00:03.1/vfio-dev/vfio0");
+        fakesys_symlink(&f, "class/vfio-dev/vfio8", "../../../../etc/vfio-dev/vfio8");
+        fakesys_symlink(&f, "class/vfio-dev/vfio9", "../../kernel/0000:00:03.1/vfio-dev/vfio9");
+        fakesys_symlink(&f, "class/vfio-dev/vfio10", "../../devices/0000:00:03.1/vfio-dev/vfio10");
+        fakesys_symlink(&f, "class/vfio-dev/vfio11", "../../devices/x/0000:00:3.1/vfio-dev/vfio11");
+        fakesys_symlink(&f, "class/vfio-dev/x", "../../devices/pci0000:00/0000:00:03.1/vfio-dev/x");
+        ASSERT_OK(mkdirat(f.sys_fd, "class/vfio-dev/vfio12", 0755));
+        fakesys_capture_begin(&cap);
+        ASSERT_OK(sysfs_list_cdevs(f.sys_fd, &c, &n));
+        ASSERT_STRCONTAINS(fakesys_capture_end(&cap), "Skipping vfio7 in class/vfio-dev");
+        ASSERT_EQ(n, 3);
+        ASSERT_STREQ(c[2].name, "vfio10");
+        ASSERT_STREQ(c[2].dir, "devices/0000:00:03.1");
+        sysfs_cdevs_free(c, n);
+
+        fakesys_symlink(&f, "class/vfio-dev", "/etc");
+        ASSERT_ERROR(sysfs_list_cdevs(f.sys_fd, &c, &n), ELOOP);
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:05.0", true, &d));
+        ASSERT_EQ(d.sriov_numvfs, 2);
+        ASSERT_STREQ(d.driver, "igb");
+        ASSERT_EQ(d.group, 4);
 }
 
 TEST(read_seed)
@@ -268,7 +443,20 @@ TEST(hostile)
                         "../../../devices/pci0000:00/0000:00:0c.0");
         ASSERT_EQ(read_logged(&f, "0000:00:0c.0", &d, "cannot open its directory"), -ELOOP);
 
-        /* A driver link out of the root must not read as "no driver". */
+        /* A uevent attribute the kernel would not write is not used: the attributes and the
+         * driver link are read one by one instead, and what they say goes. */
+        fakesys_write(&f, "devices/pci0000:00/0000:00:03.0/uevent",
+                      "DRIVER=e1000e\nPCI_CLASS=20000\nPCI_ID=1AF4:1041\n"
+                      "PCI_SLOT_NAME=0000:00:03.1\n");
+        ASSERT_OK(read_logged(&f, "0000:00:03.0", &d, "Ignoring the uevent attribute"));
+        ASSERT_STREQ(d.driver, "virtio-pci");
+        ASSERT_STREQ(d.vendor, "0x1af4");
+
+        /* Without it, a driver link out of the root must not read as "no driver". */
+        ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/uevent", 0));
+        ASSERT_OK(sysfs_read_device(f.sys_fd, -EBADF, "0000:00:03.0", &d));
+        ASSERT_STREQ(d.driver, "virtio-pci");
+        ASSERT_STREQ(d.class, "0x020000");
         fakesys_symlink(&f, "devices/pci0000:00/0000:00:03.0/driver", "/etc");
         ASSERT_OK(read_logged(&f, "0000:00:03.0", &d, "driver link of 0000:00:03.0"));
         ASSERT_STREQ(d.driver, "");
@@ -294,7 +482,21 @@ TEST(hostile)
         ASSERT_OK(read_logged(&f, "0000:00:03.0", &d, "not a group number"));
         ASSERT_EQ(d.group, -1);
 
-        /* Attributes: missing, a symlink, oversized, malformed. */
+        /* A uevent naming no driver name: a driver we cannot vouch for. */
+        fakesys_write(&f, "devices/pci0000:00/0000:00:03.1/uevent",
+                      "DRIVER=vfio pci\nPCI_CLASS=20000\nPCI_ID=1AF4:1041\n"
+                      "PCI_SLOT_NAME=0000:00:03.1\n");
+        ASSERT_OK(read_logged(&f, "0000:00:03.1", &d, "Refusing the driver of 0000:00:03.1"));
+        ASSERT_STREQ(d.driver, "");
+        ASSERT_TRUE(d.driver_unknown);
+        /* A uevent that is a link is not followed, nor used. */
+        ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.1/uevent", 0));
+        fakesys_symlink(&f, "devices/pci0000:00/0000:00:03.1/uevent", "/etc/hostname");
+        ASSERT_OK(read_logged(&f, "0000:00:03.1", &d, "Ignoring the uevent attribute"));
+        ASSERT_STREQ(d.driver, "vfio-pci");
+        ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.1/uevent", 0));
+
+        /* Without a uevent, the attributes: missing, a symlink, oversized, malformed. */
         ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.1/vendor", 0));
         ASSERT_OK(sysfs_read_device(f.sys_fd, -EBADF, "0000:00:03.1", &d));
         ASSERT_STREQ(d.vendor, "");
@@ -368,6 +570,9 @@ int main(int argc, char **argv)
         RUN(numbers);
         RUN(addresses);
         RUN(link_resolve);
+        RUN(uevent_parse);
+        RUN(uevent_agrees);
+        RUN(cdevs);
         RUN(read_seed);
         RUN(legacy_kernel);
         RUN(hostile);
