@@ -54,9 +54,9 @@ void **model_index_sorted(model_index *t)
         return t->all;
 }
 
-static int model_index_grow(model_index *t)
+static int rehash(model_index *t, size_t n_slots)
 {
-        size_t n_slots = t->slots ? (t->mask + 1) * 2 : 64, old_n = t->slots ? t->mask + 1 : 0;
+        size_t old_n = t->slots ? t->mask + 1 : 0;
         void **old = t->slots;
 
         t->slots = calloc(n_slots, sizeof(void *));
@@ -70,6 +70,28 @@ static int model_index_grow(model_index *t)
                         t->slots[model_index_find(t, t->key(old[i]))] = old[i];
         free(old);
         return 0;
+}
+
+static int model_index_grow(model_index *t)
+{
+        return rehash(t, t->slots ? (t->mask + 1) * 2 : 64);
+}
+
+int model_index_reserve(model_index *t, size_t n)
+{
+        size_t n_slots = t->slots ? t->mask + 1 : 64;
+
+        while (n * 2 > n_slots)
+                n_slots *= 2;
+        if (n > t->n_alloc) {
+                void **p = reallocarray(t->all, n, sizeof(void *));
+
+                if (!p)
+                        return -ENOMEM;
+                t->all = p;
+                t->n_alloc = n;
+        }
+        return !t->slots || n_slots > t->mask + 1 ? rehash(t, n_slots) : 0;
 }
 
 int model_index_add(model_index *t, void *e)

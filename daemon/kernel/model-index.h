@@ -23,6 +23,8 @@ typedef struct model_index {
 void *model_index_get(const model_index *t, uint64_t key);
 /* All objects, sorted by key (sorting again only after a change broke the order). */
 void **model_index_sorted(model_index *t);
+/* Room for n objects, so that adding up to n grows nothing (a scan knows how many come). */
+int model_index_reserve(model_index *t, size_t n);
 /* Adds e, whose key is not in t yet. */
 int model_index_add(model_index *t, void *e);
 void model_index_del(model_index *t, void *e);
