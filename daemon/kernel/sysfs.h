@@ -112,8 +112,9 @@ int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sy
                             char *ret_path);
 
 /* What can change under a lease decision, read cheaply: the driver and iommu_group links
- * (driver, driver_unknown, group) and, for an SR-IOV PF (pf), sriov_totalvfs and sriov_numvfs.
- * The rest stays as sysfs_read_device() starts it. Errors as sysfs_read_device(). */
+ * (driver, driver_unknown, group), the cdev (name and number) while a driver is bound, and for
+ * an SR-IOV PF (pf) sriov_numvfs. The rest stays as sysfs_read_device() starts it. Errors as
+ * sysfs_read_device(). */
 int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bool pf,
                             sysfs_device *ret);
 
