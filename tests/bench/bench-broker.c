@@ -310,10 +310,13 @@ static void bench_events(const char *python, const char *script)
         static const char bind[] = "bind@/devices/pci0000:00/0000:00:03.0\0ACTION=bind\0"
                                    "DEVPATH=/devices/pci0000:00/0000:00:03.0\0SUBSYSTEM=pci\0"
                                    "DRIVER=virtio-pci\0PCI_SLOT_NAME=0000:00:03.0\0SEQNUM=2";
-        char spec_path[600], storm[32];
+        static const char uevent_attr[] = "devices/pci0000:00/0000:00:03.0/uevent";
+        char spec_path[600], storm[32], bound[512];
+        const char *unbound;
         double t[21], t0;
         fakesys f;
         vl_client *m;
+        ssize_t n;
         int fd;
 
         snprintf(spec_path, sizeof(spec_path), "/tmp/ioasid-bench-spec-XXXXXX");
@@ -322,6 +325,14 @@ static void bench_events(const char *python, const char *script)
         close(fd);
         fakesys_new(&f, python, script, "--spec", spec_path);
         unlink(spec_path);
+        /* The kernel's uevent attribute says DRIVER= while bound: kept right as the link is. */
+        fd = openat(f.sys_fd, uevent_attr, O_RDONLY | O_CLOEXEC);
+        ASSERT_TRUE(fd >= 0);
+        n = read(fd, bound, sizeof(bound) - 1);
+        close(fd);
+        ASSERT_TRUE(n > 0 && strncmp(bound, "DRIVER=virtio-pci\n", 18) == 0);
+        bound[n] = 0;
+        unbound = bound + 18;
         start_daemon(&f);
         m = monitor();
 
@@ -335,6 +346,7 @@ static void bench_events(const char *python, const char *script)
                                             "devices/pci0000:00/0000:00:03.0/driver"));
                 else
                         ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/driver", 0));
+                fakesys_write(&f, uevent_attr, i % 2 ? bound : unbound);
                 t0 = now_ms();
                 send_uevent(msg, len);
                 wait_events(m, "driverChanged", 1);
