@@ -121,8 +121,8 @@ int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bo
 /* A vfio device as class/vfio-dev lists it. */
 typedef struct sysfs_cdev {
         char address[PCI_ADDRESS_SIZE];
-        char name[SYSFS_NAME_MAX + 1]; /* "vfio0" */
-        char *dir;                     /* the device's directory its link leads to */
+        char name[33]; /* "vfio0": vfio and at most 28 digits */
+        char *dir;     /* the device's directory its link leads to */
 } sysfs_cdev;
 
 /* The entries of class/vfio-dev, sorted by address (then name). Each must be a link named vfioN
