@@ -27,7 +27,10 @@ static int device_stale(model *m, int devices_fd, const char *address)
                 return r;
         if (r < 0)
                 return 1; /* gone or refused: the full read tells which */
+        /* The cdev too: an event read mid-probe may have seen the driver before its cdev, or
+         * the cdev before its number. */
         return s.driver_unknown || !streq_ptr(d->driver, s.driver[0] ? s.driver : NULL) ||
+               !streq_ptr(d->cdev, s.cdev[0] ? s.cdev : NULL) || s.cdev_devnum != d->cdev_devnum ||
                s.group != d->group || (pf && s.sriov_numvfs != d->sriov_numvfs);
 }
 

@@ -40,6 +40,7 @@ typedef struct scan {
         sysfs_cdev *cdevs; /* sorted by address */
         size_t n_cdevs, next_cdev;
         bool cdevs_unknown; /* class/vfio-dev could not be read */
+        bool first;         /* the model was empty: nothing is owned */
 } scan;
 
 static void scan_done(scan *s)
@@ -110,11 +111,10 @@ static void find_cdev(scan *s, sysfs_device *d, const char *path)
         }
 }
 
-static bool owned(const model *m, const char *address)
+static bool owned(const scan *s, const char *address)
 {
-        /* A first scan: nothing can be owned yet. */
-        const model_device *d = m->devices.n > 0 ? model_device_get_checked(m, address) : NULL;
-        const model_group *g = d ? model_group_get(m, d->group) : NULL;
+        const model_device *d = s->first ? NULL : model_device_get_checked(s->m, address);
+        const model_group *g = d ? model_group_get(s->m, d->group) : NULL;
 
         return d && (d->owner || (g && g->owner));
 }
@@ -126,7 +126,7 @@ static int read_device(scan *s, int devices_fd, const char *address, sysfs_devic
         char path[PATH_MAX];
         int r;
 
-        if (group >= 0 && !s->cdevs_unknown && !owned(s->m, address)) {
+        if (group >= 0 && !s->cdevs_unknown && !owned(s, address)) {
                 r = sysfs_read_device_brief(s->m->root_fd, devices_fd, address, ret, path);
                 if (r != -ENODATA) {
                         if (r < 0)
@@ -235,7 +235,7 @@ static int add_claimants(model *m, group_list *l, bool refused)
 
 int model_scan(model *m, model_changes *changes)
 {
-        _cleanup_(scan_done) scan s = { .m = m };
+        _cleanup_(scan_done) scan s = { .m = m, .first = m->devices.n == 0 };
         model_group **all;
         bool refused;
         int r;

@@ -117,11 +117,11 @@ int model_scan(model *m, model_changes *changes);
 int model_update_device(model *m, const char *address, model_changes *changes);
 /* Before a decision about a lease, where events may lag: checks the device at address and its
  * group against sysfs, reading only what can change under a lease request. For each member (and
- * the device, whatever its group) the driver and iommu_group links and, for an SR-IOV PF,
- * sriov_numvfs; for the group its member list and type. A device that differs, whose details
- * are unread, that is new or gone, or that the model cannot vouch for is read with
- * model_update_device(), which reports the changes. Nothing changed: no change, nothing else
- * read. -EINVAL for an invalid address. */
+ * the device, whatever its group) the driver and iommu_group links, the cdev while a driver is
+ * bound and, for an SR-IOV PF, sriov_numvfs; for the group its member list and type. A
+ * device that differs, whose details are unread, that is new or gone, or that the model cannot
+ * vouch for is read with model_update_device(), which reports the changes. Nothing changed: no
+ * change, nothing else read. -EINVAL for an invalid address. */
 int model_revalidate_group(model *m, const char *address, model_changes *changes);
 /* Forgets a device that is gone, and re-reads its group. 0 if it was not known. */
 int model_remove_device(model *m, const char *address, model_changes *changes);

@@ -216,9 +216,10 @@ static bool cdev_name_valid(const char *s)
                strspn(p, "0123456789") == strlen(p);
 }
 
-static void read_cdev(sysfs_device *d, int dev_fd)
+/* The name of the device's vfio cdev: the first vfioN in its vfio-dev directory. */
+static void read_cdev_name(sysfs_device *d, int dev_fd)
 {
-        char dirbuf[1024], path[SYSFS_NAME_MAX + 16], buf[64];
+        char dirbuf[1024];
         const char *name;
         sysfs_dir dir;
         int r;
@@ -235,6 +236,13 @@ static void read_cdev(sysfs_device *d, int dev_fd)
                         break;
                 }
         sysfs_dir_close(&dir);
+}
+
+static void read_cdev(sysfs_device *d, int dev_fd)
+{
+        char path[SYSFS_NAME_MAX + 16], buf[64];
+
+        read_cdev_name(d, dev_fd);
         if (!d->cdev[0])
                 return;
         snprintf(path, sizeof(path), "vfio-dev/%s/dev", d->cdev);
@@ -358,6 +366,11 @@ int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bo
                 return r;
         read_driver_link(ret, dev_fd, path);
         read_group_link(ret, dev_fd, path);
+        /* A driver makes the cdev: looked for only under one. vfio-pci's probe makes it after
+         * the driver link, and its dev attribute after its directory: a driver alone, or a
+         * name alone, does not say it is all there yet. */
+        if (ret->driver[0] || ret->driver_unknown)
+                read_cdev(ret, dev_fd);
         if (pf)
                 read_count(ret, dev_fd, "sriov_numvfs", &ret->sriov_numvfs);
         return 0;

@@ -70,7 +70,8 @@ static int push_address(char (**a)[PCI_ADDRESS_SIZE], size_t *n, size_t *n_alloc
                         const char *address)
 {
         if (*n == *n_alloc) {
-                size_t k = MAX(*n_alloc * 2, (size_t)16);
+                /* Small first: the model keeps each group's list, most hold a few devices. */
+                size_t k = MAX(*n_alloc * 2, (size_t)4);
                 char(*p)[PCI_ADDRESS_SIZE] = reallocarray(*a, k, sizeof(**a));
 
                 if (!p)

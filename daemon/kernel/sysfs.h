@@ -112,16 +112,17 @@ int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sy
                             char *ret_path);
 
 /* What can change under a lease decision, read cheaply: the driver and iommu_group links
- * (driver, driver_unknown, group) and, for an SR-IOV PF (pf), sriov_totalvfs and sriov_numvfs.
- * The rest stays as sysfs_read_device() starts it. Errors as sysfs_read_device(). */
+ * (driver, driver_unknown, group), the cdev (name and number) while a driver is bound, and for
+ * an SR-IOV PF (pf) sriov_numvfs. The rest stays as sysfs_read_device() starts it. Errors as
+ * sysfs_read_device(). */
 int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bool pf,
                             sysfs_device *ret);
 
 /* A vfio device as class/vfio-dev lists it. */
 typedef struct sysfs_cdev {
         char address[PCI_ADDRESS_SIZE];
-        char name[SYSFS_NAME_MAX + 1]; /* "vfio0" */
-        char *dir;                     /* the device's directory its link leads to */
+        char name[33]; /* "vfio0": vfio and at most 28 digits */
+        char *dir;     /* the device's directory its link leads to */
 } sysfs_cdev;
 
 /* The entries of class/vfio-dev, sorted by address (then name). Each must be a link named vfioN

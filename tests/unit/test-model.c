@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -461,6 +462,29 @@ TEST(revalidate)
         ASSERT_STREQ(find(&c, MODEL_DRIVER_CHANGED, "0000:00:03.0", -1)->new_driver, "vfio-pci");
         ASSERT_STREQ(model_find_device(m, "0000:00:03.0")->cdev, "vfio1");
         ASSERT_TRUE(model_find_device(m, "0000:00:03.0")->cdev_devnum != 0);
+        /* An event read while vfio-pci was probing saw the driver but not yet the cdev it makes
+         * (the VM tier's managed Acquire of a hot-added device): the cdev is checked too. */
+        ASSERT_OK(renameat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev", f.sys_fd,
+                           "devices/pci0000:00/0000:00:03.0/vfio-dev.probing"));
+        update(m, "0000:00:03.0", &c);
+        ASSERT_TRUE(!model_find_device(m, "0000:00:03.0")->cdev);
+        ASSERT_OK(renameat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev.probing", f.sys_fd,
+                           "devices/pci0000:00/0000:00:03.0/vfio-dev"));
+        revalidate(m, "0000:00:03.1", &c);
+        ASSERT_EQ(c.n, 1);
+        find(&c, MODEL_DEVICE_CHANGED, "0000:00:03.0", -1);
+        ASSERT_STREQ(model_find_device(m, "0000:00:03.0")->cdev, "vfio1");
+        ASSERT_EQ(model_find_device(m, "0000:00:03.0")->cdev_devnum, makedev(248, 1));
+        /* or the cdev before its number. */
+        ASSERT_OK(renameat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev/vfio1/dev", f.sys_fd,
+                           "devices/pci0000:00/0000:00:03.0/vfio-dev/vfio1/dev.x"));
+        update(m, "0000:00:03.0", &c);
+        ASSERT_EQ(model_find_device(m, "0000:00:03.0")->cdev_devnum, 0);
+        ASSERT_OK(renameat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev/vfio1/dev.x",
+                           f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev/vfio1/dev"));
+        revalidate(m, "0000:00:03.1", &c);
+        find(&c, MODEL_DEVICE_CHANGED, "0000:00:03.0", -1);
+        ASSERT_EQ(model_find_device(m, "0000:00:03.0")->cdev_devnum, makedev(248, 1));
 
         /* A new member in the group: found, with its driver, and the verdict follows (read
          * first, it never shows as a member that could not be read). */
