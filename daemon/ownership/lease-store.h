@@ -2,8 +2,8 @@
 #pragma once
 
 /* Lease records on disk, so that leases survive a daemon restart: one JSON file per lease,
- * STATE_DIR/<lease id>.json, written atomically (a temporary file in the same directory,
- * fsync, renameat, fsync of the directory), removed when the lease ends, all read back at
+ * STATE_DIR/<lease id>.json, written atomically (a temporary file in the same directory, written
+ * O_DSYNC, renameat, fsync of the directory), removed when the lease ends, all read back at
  * start. Reading checks every field against a table; a malformed record is logged, renamed
  * aside to <name>.bad and skipped, never half-trusted.
  *
