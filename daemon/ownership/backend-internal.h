@@ -62,6 +62,11 @@ bool backend_node_is(const backend *b, const char *path, mode_t type);
 /* "vfio" and decimal digits: a vfio cdev name from sysfs, safe in a path. */
 bool backend_cdev_name_valid(const char *s);
 
+/* Whether /proc/devices text lists the "vfio-dev" character region, which the kernel reserves
+ * only when it makes vfio device cdevs. The file auto-selection reads, for tests. */
+bool backend_proc_devices_has_cdevs(const char *text);
+void backend_set_proc_devices(const char *path);
+
 /* The path-mode ownership change on an open node (any fd, O_PATH too). give: the node must be
  * root's (or uid's already); it is made root:root 0600 without an ACL (logged when it was open
  * to more), then uid gets it. take_back: root:root 0600 without an ACL again, whatever the

@@ -261,22 +261,71 @@ static cdev_support sysfs_cdev_support(const backend *b)
         return found;
 }
 
+static const char *proc_devices = "/proc/devices";
+
+void backend_set_proc_devices(const char *path)
+{
+        proc_devices = path;
+}
+
+bool backend_proc_devices_has_cdevs(const char *text)
+{
+        const char *end = strstr(text, "\nBlock devices:");
+
+        /* The character devices come first, one "<major> <name>" a line. */
+        for (const char *p = text; p && (!end || p < end); p = strchr(p, '\n')) {
+                unsigned major;
+                int n = 0;
+
+                p += *p == '\n';
+                if (sscanf(p, " %u vfio-dev%n", &major, &n) == 1 && n > 0 &&
+                    (p[n] == '\n' || p[n] == 0))
+                        return true;
+        }
+        return false;
+}
+
+/* With no device on a vfio driver yet, the kernel still says whether it makes vfio cdevs: vfio
+ * reserves their character region, "vfio-dev", as it loads. Asked only once dev/iommu is a real
+ * character device, so that the /proc read is the same kernel's as the nodes. */
+static cdev_support proc_cdev_support(void)
+{
+        _cleanup_close_ int fd = open(proc_devices, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        char text[8192];
+        size_t n = 0;
+        ssize_t k = 0;
+
+        if (fd < 0)
+                return CDEV_UNKNOWN;
+        /* A seq_file gives at most a page a read. */
+        while (n < sizeof(text) - 1 && (k = read(fd, text + n, sizeof(text) - 1 - n)) > 0)
+                n += (size_t)k;
+        if (k < 0)
+                return CDEV_UNKNOWN;
+        text[n] = 0;
+        return backend_proc_devices_has_cdevs(text) ? CDEV_YES : CDEV_UNKNOWN;
+}
+
 static int select_auto(backend *b, const char **ret_reason)
 {
         bool iommu = backend_node_is(b, "iommu", S_IFCHR);
         bool container = backend_node_is(b, "vfio/vfio", S_IFCHR);
         cdev_support cdevs = iommu ? sysfs_cdev_support(b) : CDEV_UNKNOWN;
 
+        if (cdevs == CDEV_UNKNOWN && iommu)
+                cdevs = proc_cdev_support();
+
         if (iommu && cdevs == CDEV_YES) {
                 b->ops = &backend_iommufd_ops;
                 *ret_reason = "the kernel has iommufd and vfio device cdevs";
         } else if (container) {
                 b->ops = &backend_legacy_ops;
-                *ret_reason = !iommu ? "the kernel has no iommufd (no dev/iommu)"
-                              : cdevs == CDEV_NO
-                                      ? "the kernel has iommufd but no vfio device cdevs"
-                                      : "no device is on a vfio driver yet to show whether the "
-                                        "kernel has vfio cdevs; the container works either way";
+                *ret_reason =
+                        !iommu ? "the kernel has no iommufd (no dev/iommu)"
+                        : cdevs == CDEV_NO
+                                ? "the kernel has iommufd but no vfio device cdevs"
+                                : "the kernel shows no vfio cdevs (no device on a vfio driver, no "
+                                  "vfio-dev region); the container works either way";
         } else if (iommu) {
                 b->ops = &backend_iommufd_ops;
                 *ret_reason = "the kernel has iommufd and no VFIO container";

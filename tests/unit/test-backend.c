@@ -5,6 +5,7 @@
  * are exercised on a real kernel in the VM tier. The fake backend runs on generated trees. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -129,18 +130,33 @@ TEST(selection)
         _cleanup_(tree_free) tree t = { .dev_fd = -EBADF, .sys_fd = -EBADF };
         _cleanup_(backend_freep) backend *b = NULL;
         const char *reason;
+        char proc[PATH_MAX];
 
         tree_new(&t);
         if (!can_mknod) {
                 fprintf(stderr, "mknod not allowed here: skipped\n");
                 return;
         }
+        snprintf(proc, sizeof(proc), "%s/proc-devices", t.root);
+        put(&t, "proc-devices",
+            "Character devices:\n  1 mem\n 10 misc\n244 vfio\n"
+            "245 vfio-dev\n\nBlock devices:\n  7 loop\n");
+        backend_set_proc_devices(proc);
         expect_auto(&t, 0, "iommufd", "vfio device cdevs");
         /* A vfio device without a dev attribute: the kernel makes no cdevs. */
         ASSERT_OK(unlinkat(t.root_fd, "sys/devices/pci0000:00/0000:00:03.0/vfio-dev/vfio0/dev", 0));
         expect_auto(&t, 0, "legacy", "no vfio device cdevs");
         ASSERT_OK(unlinkat(t.root_fd, "sys/class/vfio-dev/vfio0", 0));
+        /* No vfio device to look at: the kernel's char regions tell. */
+        backend_set_proc_devices(proc);
+        expect_auto(&t, 0, "iommufd", "vfio device cdevs");
+        put(&t, "proc-devices",
+            "Character devices:\n  1 mem\n 10 misc\n244 vfio\n\n"
+            "Block devices:\n259 vfio-dev\n");
         expect_auto(&t, 0, "legacy", "works either way");
+        ASSERT_OK(unlinkat(t.root_fd, "proc-devices", 0));
+        expect_auto(&t, 0, "legacy", "works either way");
+        backend_set_proc_devices("/proc/devices");
         ASSERT_OK(unlinkat(t.root_fd, "dev/vfio/vfio", 0));
         expect_auto(&t, 0, "iommufd", "no VFIO container");
         /* Regular files are not kernel nodes, whatever their names. */
@@ -159,6 +175,18 @@ TEST(selection)
         ASSERT_STREQ(backend_name(b), "fake");
         ASSERT_EQ(backend_get_kind(b), BACKEND_LEGACY);
         ASSERT_STREQ(backend_kind_to_string(backend_get_kind(b)), "legacy");
+}
+
+TEST(proc_devices)
+{
+        ASSERT_TRUE(backend_proc_devices_has_cdevs("Character devices:\n245 vfio-dev\n"));
+        ASSERT_TRUE(backend_proc_devices_has_cdevs("Character devices:\n  1 mem\n245 vfio-dev"));
+        ASSERT_FALSE(backend_proc_devices_has_cdevs("Character devices:\n245 vfio-devx\n"));
+        ASSERT_FALSE(backend_proc_devices_has_cdevs("Character devices:\n245 vfio\n"));
+        ASSERT_FALSE(backend_proc_devices_has_cdevs("Character devices:\n245 xvfio-dev\n"));
+        ASSERT_FALSE(backend_proc_devices_has_cdevs("Character devices:\n\nBlock devices:\n"
+                                                    "245 vfio-dev\n"));
+        ASSERT_FALSE(backend_proc_devices_has_cdevs(""));
 }
 
 TEST(spaces_reach_the_ioctl)
@@ -464,6 +492,7 @@ int main(int argc, char **argv)
         }
 
         RUN(names);
+        RUN(proc_devices);
         RUN(selection);
         RUN(spaces_reach_the_ioctl);
         RUN(cdev_checks);
@@ -474,6 +503,7 @@ int main(int argc, char **argv)
 
         /* Again without openat2(): paths are then walked one name at a time. */
         sysfs_set_openat2(false);
+        RUN(proc_devices);
         RUN(selection);
         RUN(cdev_checks);
         RUN(fake_cdevs);

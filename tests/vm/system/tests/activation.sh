@@ -20,6 +20,15 @@ run() {
         pid=$(unit_property ioasidd.service MainPID)
         ok "activated: pid $pid, STATUS=$status, $(wc -l </tmp/groups) groups"
 
+        step "with no device on vfio-pci yet, the daemon still picks the kernel's backend"
+        ! grep -q "=vfio-pci" /tmp/groups || die "a device is on vfio-pci already: $(cat /tmp/groups)"
+        want=legacy
+        [ -c /dev/iommu ] && want=iommufd
+        chosen=$(daemon_log | grep -o "VFIO backend: [a-z]*" | tail -n1)
+        [ "$chosen" = "VFIO backend: $want" ] ||
+                die "wanted $want on $(uname -r): $(daemon_log | grep 'VFIO backend')"
+        ok "$(daemon_log | grep 'VFIO backend' | tail -n1)"
+
         step "systemctl reload reads the policy again"
         loads=$(daemon_log | grep -c "Policy loaded")
         cp /usr/local/share/doc/ioasid/examples/10-admins.json /etc/ioasid/policy.d/
