@@ -22,7 +22,7 @@ static int device_stale(model *m, int devices_fd, const char *address)
         if (!d || !d->details || d->driver_unknown)
                 return 1;
         pf = d->sriov_totalvfs >= 0;
-        r = sysfs_read_device_links(m->root_fd, devices_fd, address, pf, &s);
+        r = sysfs_read_device_links(m->root_fd, devices_fd, address, pf, d->cdev, &s);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

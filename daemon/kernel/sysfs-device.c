@@ -238,10 +238,22 @@ static void read_cdev_name(sysfs_device *d, int dev_fd)
         sysfs_dir_close(&dir);
 }
 
-static void read_cdev(sysfs_device *d, int dev_fd)
+/* known: the name the device's cdev had, or NULL. A device has one vfio device at most, so a
+ * known name whose dev attribute still reads is the name: its directory is not listed then. */
+static void read_cdev(sysfs_device *d, int dev_fd, const char *known)
 {
         char path[SYSFS_NAME_MAX + 16], buf[64];
 
+        if (known && cdev_name_valid(known)) {
+                snprintf(path, sizeof(path), "vfio-dev/%s/dev", known);
+                if (sysfs_read_attr(dev_fd, path, buf, sizeof(buf)) >= 0) {
+                        strcpy(d->cdev, known);
+                        if (sysfs_parse_devnum(buf, &d->cdev_devnum) < 0)
+                                log_warning("Ignoring %s of %s: not a device number.", path,
+                                            d->address);
+                        return;
+                }
+        }
         read_cdev_name(d, dev_fd);
         if (!d->cdev[0])
                 return;
@@ -321,7 +333,7 @@ int sysfs_read_device(int root_fd, int devices_fd, const char *address, sysfs_de
         }
         read_driver_override(ret, dev_fd);
         read_group_link(ret, dev_fd, path);
-        read_cdev(ret, dev_fd);
+        read_cdev(ret, dev_fd, NULL);
         read_sriov(ret, dev_fd, path);
         ret->details = true;
         return 0;
@@ -352,7 +364,7 @@ int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sy
 }
 
 int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bool pf,
-                            sysfs_device *ret)
+                            const char *known_cdev, sysfs_device *ret)
 {
         _cleanup_close_ int own_devices_fd = -EBADF, dev_fd = -EBADF;
         char path[PATH_MAX];
@@ -370,7 +382,7 @@ int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bo
          * the driver link, and its dev attribute after its directory: a driver alone, or a
          * name alone, does not say it is all there yet. */
         if (ret->driver[0] || ret->driver_unknown)
-                read_cdev(ret, dev_fd);
+                read_cdev(ret, dev_fd, known_cdev);
         if (pf)
                 read_count(ret, dev_fd, "sriov_numvfs", &ret->sriov_numvfs);
         return 0;

@@ -113,10 +113,11 @@ int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sy
 
 /* What can change under a lease decision, read cheaply: the driver and iommu_group links
  * (driver, driver_unknown, group), the cdev (name and number) while a driver is bound, and for
- * an SR-IOV PF (pf) sriov_numvfs. The rest stays as sysfs_read_device() starts it. Errors as
- * sysfs_read_device(). */
+ * an SR-IOV PF (pf) sriov_numvfs. known_cdev (or NULL): the cdev name the device had, tried
+ * first, which spares listing its vfio-dev directory. The rest stays as sysfs_read_device()
+ * starts it. Errors as sysfs_read_device(). */
 int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bool pf,
-                            sysfs_device *ret);
+                            const char *known_cdev, sysfs_device *ret);
 
 /* A vfio device as class/vfio-dev lists it. */
 typedef struct sysfs_cdev {

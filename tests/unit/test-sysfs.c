@@ -314,10 +314,48 @@ TEST(cdevs)
 
         fakesys_symlink(&f, "class/vfio-dev", "/etc");
         ASSERT_ERROR(sysfs_list_cdevs(f.sys_fd, &c, &n), ELOOP);
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:05.0", true, &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:05.0", true, NULL, &d));
         ASSERT_EQ(d.sriov_numvfs, 2);
         ASSERT_STREQ(d.driver, "igb");
         ASSERT_EQ(d.group, 4);
+}
+
+/* Revalidation's shortcut: the cdev name the model had is read directly, and anything else
+ * than that name with a readable number falls back to listing vfio-dev. */
+TEST(cdev_known_name)
+{
+        _cleanup_(fakesys_free) fakesys f;
+        static const char dev[] = "devices/pci0000:00/0000:00:03.1/vfio-dev";
+        char from[300], to[300];
+        sysfs_device d;
+
+        fakesys_new(&f, python, script, "--layout", "seed");
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio0", &d));
+        ASSERT_STREQ(d.cdev, "vfio0");
+        ASSERT_EQ(d.cdev_devnum, makedev(248, 0));
+        /* A stale or hostile name: listed, as without one. */
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio9", &d));
+        ASSERT_STREQ(d.cdev, "vfio0");
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "../../x", &d));
+        ASSERT_STREQ(d.cdev, "vfio0");
+        /* The number is read each time. */
+        snprintf(from, sizeof(from), "%s/vfio0/dev", dev);
+        fakesys_write(&f, from, "248:7\n");
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio0", &d));
+        ASSERT_EQ(d.cdev_devnum, makedev(248, 7));
+        /* Rebound under another name: the old one is gone, the new one found. */
+        snprintf(from, sizeof(from), "%s/vfio0", dev);
+        snprintf(to, sizeof(to), "%s/vfio3", dev);
+        ASSERT_OK(renameat(f.sys_fd, from, f.sys_fd, to));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio0", &d));
+        ASSERT_STREQ(d.cdev, "vfio3");
+        ASSERT_EQ(d.cdev_devnum, makedev(248, 7));
+        /* A directory without its dev attribute yet (mid-probe): named, no number. */
+        snprintf(from, sizeof(from), "%s/vfio3/dev", dev);
+        ASSERT_OK(unlinkat(f.sys_fd, from, 0));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio3", &d));
+        ASSERT_STREQ(d.cdev, "vfio3");
+        ASSERT_EQ(d.cdev_devnum, 0);
 }
 
 TEST(read_seed)
@@ -573,6 +611,7 @@ int main(int argc, char **argv)
         RUN(uevent_parse);
         RUN(uevent_agrees);
         RUN(cdevs);
+        RUN(cdev_known_name);
         RUN(read_seed);
         RUN(legacy_kernel);
         RUN(hostile);
