@@ -87,6 +87,16 @@ int policy_parse(const char *text, size_t len, const char *filename, policy *int
 
 size_t policy_n_rules(const policy *p);
 
+/* Which of a subject's looked-up attributes some rule names: the caller may leave the others
+ * unset (NULL, none), as no rule reads them. Resolving a user name, group names or a unit costs
+ * NSS and cgroup lookups a policy of uids and gids never needs. */
+enum {
+        POLICY_NEEDS_USER = 1 << 0,
+        POLICY_NEEDS_GROUP_NAMES = 1 << 1,
+        POLICY_NEEDS_UNIT = 1 << 2,
+};
+unsigned policy_subject_needs(const policy *p);
+
 /* a is POLICY_ACQUIRE or POLICY_MANAGED. n_would_hold: how many devices the subject would hold
  * in all if this is granted (already held plus this request); checked against maxDevices. */
 int policy_check(const policy *p, const policy_subject *s, const policy_device *d, policy_action a,

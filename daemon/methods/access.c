@@ -78,15 +78,20 @@ static int set_user(access_subject *a, uid_t uid)
         return 0;
 }
 
-int access_subject_from_peer(const vl_peer *peer, access_subject *ret)
+int access_subject_from_peer(const vl_peer *peer, unsigned needs, access_subject *ret)
 {
         _cleanup_(access_subject_done) access_subject a = {};
         size_t n = 1 + (peer->groups ? peer->n_groups : 0);
         int r;
 
-        r = set_user(&a, peer->uid);
-        if (r < 0)
-                return r;
+        /* Only what some rule reads is looked up: NSS may be slow (sssd, userdb), and this runs
+         * in the event loop. */
+        if (needs & POLICY_NEEDS_USER) {
+                r = set_user(&a, peer->uid);
+                if (r < 0)
+                        return r;
+        } else
+                a.s.uid = peer->uid;
         a.gids = calloc(n, sizeof(gid_t));
         if (!a.gids)
                 return -ENOMEM;
@@ -95,15 +100,18 @@ int access_subject_from_peer(const vl_peer *peer, access_subject *ret)
                 memcpy(a.gids + 1, peer->groups, peer->n_groups * sizeof(gid_t));
         a.s.gids = a.gids;
         a.s.n_gids = n;
-        r = resolve_group_names(&a);
-        if (r < 0)
-                return r;
+        if (needs & POLICY_NEEDS_GROUP_NAMES) {
+                r = resolve_group_names(&a);
+                if (r < 0)
+                        return r;
+        }
 
         /* The caller's unit, not a holder's: the caller is the authenticated peer and gets the
          * fds, while a holder is whatever process of the uid the caller names. The unit comes
          * from the pid's cgroup; the pid counts only while the pidfd says the peer still runs,
          * so a recycled pid cannot lend its unit. */
-        if (peer->pidfd >= 0 && sd_pid_get_unit(peer->pid, &a.unit) >= 0 &&
+        if ((needs & POLICY_NEEDS_UNIT) && peer->pidfd >= 0 &&
+            sd_pid_get_unit(peer->pid, &a.unit) >= 0 &&
             syscall(SYS_pidfd_send_signal, peer->pidfd, 0, NULL, 0) < 0)
                 a.unit = mfree(a.unit);
         a.s.unit = a.unit;
@@ -249,7 +257,7 @@ int access_authorize_admin(vl_link *link, const vl_method *method, void *userdat
 
         if (vl_link_peer(link)->uid == 0)
                 return 1;
-        r = access_subject_from_peer(vl_link_peer(link), &a);
+        r = access_subject_from_peer(vl_link_peer(link), policy_subject_needs(d->policy), &a);
         if (r < 0)
                 return log_error_errno(r, "Cannot resolve the caller of %s: %m", method->name);
         r = policy_check_admin(d->policy, &a.s, &v);

@@ -19,8 +19,9 @@ typedef struct access_subject {
 } access_subject;
 
 /* The peer of a connection: uid, primary and supplementary gids, their names, and the systemd
- * unit of its process (NULL when its pid cannot be trusted any more). */
-int access_subject_from_peer(const vl_peer *peer, access_subject *ret);
+ * unit of its process (NULL when its pid cannot be trusted any more). needs: the
+ * POLICY_NEEDS_* of the policy it will be checked against; what no rule reads stays unset. */
+int access_subject_from_peer(const vl_peer *peer, unsigned needs, access_subject *ret);
 /* A uid alone, for CheckPolicy: the groups its user database entry gives, no unit. */
 int access_subject_from_uid(uid_t uid, access_subject *ret);
 void access_subject_done(access_subject *s);

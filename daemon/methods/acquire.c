@@ -565,7 +565,7 @@ int acquire_method(vl_link *link, json_object *params, void *args, void *userdat
                                                    "the daemon and cannot grow; acquire a new one");
         }
         if (peer->uid != 0) {
-                r = access_subject_from_peer(peer, &s);
+                r = access_subject_from_peer(peer, policy_subject_needs(m->policy), &s);
                 if (r < 0)
                         return log_error_errno(r, "Cannot resolve the caller: %m");
         }

@@ -664,6 +664,28 @@ TEST(limits)
         policy_free(parse_ok("{'rules': [], 'description': 'C:\\\\u0000'}"));
 }
 
+TEST(subject_needs)
+{
+        _cleanup_(policy_freep) policy *p = NULL;
+
+        ASSERT_EQ(policy_subject_needs(NULL), 0u);
+        p = parse_ok("{'rules': [" ACQUIRE_RULE("{'uids': [1000], 'gids': [36]}",
+                                                "'devices': {'classes': ['0x020000']},") "]}");
+        ASSERT_EQ(policy_subject_needs(p), 0u);
+        /* A policy of ids decides as well without the names. */
+        ASSERT_TRUE(allowed(p, &(policy_subject){ .uid = 1000, .gids = alice_gids, .n_gids = 2 },
+                            &nic0));
+        p = policy_free(p);
+        p = parse_ok("{'rules': [" ACQUIRE_RULE(
+                "{'users': ['alice']}",
+                "") ", {'name': 'd', "
+                    "'subjects': {'units': ['vm@*.service']}, 'deny': ['acquire']}]}");
+        ASSERT_EQ(policy_subject_needs(p), (unsigned)(POLICY_NEEDS_USER | POLICY_NEEDS_UNIT));
+        p = policy_free(p);
+        p = parse_ok("{'rules': [" ACQUIRE_RULE("{'groups': ['kvm']}", "") "]}");
+        ASSERT_EQ(policy_subject_needs(p), (unsigned)POLICY_NEEDS_GROUP_NAMES);
+}
+
 int main(void)
 {
         RUN(default_deny);
@@ -689,5 +711,6 @@ int main(void)
         RUN(parse_accepts);
         RUN(parse_leaves_policy_unchanged_on_error);
         RUN(limits);
+        RUN(subject_needs);
         return 0;
 }
