@@ -49,7 +49,6 @@ int model_new(int sysfs_root_fd, const viability_config *cfg, model **ret)
 static void device_free(model_device *d)
 {
         free(d->driver);
-        free(d->driver_override);
         free(d->cdev);
         free(d->cache);
         free(d);
@@ -308,29 +307,22 @@ static void details_forget(model_device *d)
         d->physfn[0] = 0;
         d->sriov_totalvfs = d->sriov_numvfs = -1;
         d->cdev_devnum = 0;
-        d->driver_override = mfree(d->driver_override);
 }
 
 /* Takes the details of a full read. 1 if they differ from details known before, 0 if not (or if
- * none were known: learning them is no change), -ENOMEM. */
+ * none were known: learning them is no change). */
 static int details_take(model_device *d, const sysfs_device *s)
 {
         bool known = d->details;
         bool changed = d->cdev_devnum != s->cdev_devnum || !streq(d->physfn, s->physfn) ||
                        d->sriov_totalvfs != s->sriov_totalvfs || d->sriov_numvfs != s->sriov_numvfs;
-        int r;
 
         d->cdev_devnum = s->cdev_devnum;
         strcpy(d->physfn, s->physfn);
         d->sriov_totalvfs = s->sriov_totalvfs;
         d->sriov_numvfs = s->sriov_numvfs;
-        r = set_str(&d->driver_override, s->driver_override);
-        if (r < 0) {
-                details_forget(d);
-                return r;
-        }
         d->details = true;
-        return known && (changed || r > 0);
+        return known && changed;
 }
 
 int model_device_apply(model *m, const sysfs_device *s, model_changes *changes)

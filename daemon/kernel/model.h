@@ -37,7 +37,6 @@ typedef struct model_device {
          * the fields as for a device without them); reading a device alone
          * (model_update_device()), revalidating its group and giving it an owner read them. */
         bool details;
-        char *driver_override;         /* NULL when "(null)" */
         dev_t cdev_devnum;             /* what st_rdev of the opened cdev must be; 0 if unknown */
         char physfn[PCI_ADDRESS_SIZE]; /* a VF's PF; "" otherwise */
         int sriov_totalvfs;            /* -1 unless an SR-IOV PF */

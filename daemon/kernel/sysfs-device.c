@@ -193,21 +193,6 @@ static int read_uevent(sysfs_device *d, int dir_fd, const char *path, bool quiet
         return 0;
 }
 
-static void read_driver_override(sysfs_device *d, int dev_fd)
-{
-        char buf[SYSFS_NAME_MAX + 2];
-
-        if (read_short(d, dev_fd, "driver_override", buf, sizeof(buf)) < 0)
-                return;
-        if (streq(buf, "(null)") || !buf[0])
-                return;
-        if (!sysfs_name_valid(buf)) {
-                log_warning("Ignoring driver_override of %s: not a driver name.", d->address);
-                return;
-        }
-        strcpy(d->driver_override, buf);
-}
-
 static bool cdev_name_valid(const char *s)
 {
         const char *p = s + 4;
@@ -274,6 +259,31 @@ static void read_count(sysfs_device *d, int dev_fd, const char *name, int *ret)
         }
 }
 
+/* The VFs enabled: the virtfnN links the kernel makes for each, not sriov_numvfs, whose read
+ * takes the device lock. A bind or unbind holds that lock for as long as it runs, and vfio-pci's
+ * unbind waits until its user closes the device: no read in the event loop may wait on it. */
+static void count_virtfns(sysfs_device *d, int dev_fd)
+{
+        char dirbuf[8192];
+        const char *name;
+        sysfs_dir dir;
+        int r, n = 0;
+
+        r = sysfs_dir_open(dev_fd, ".", dirbuf, sizeof(dirbuf), &dir);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot list %s for its VFs: %m", d->address);
+                return;
+        }
+        while ((r = sysfs_dir_next(&dir, &name)) > 0)
+                n += strncmp(name, "virtfn", 6) == 0 && name[6] &&
+                     strspn(name + 6, "0123456789") == strlen(name + 6);
+        sysfs_dir_close(&dir);
+        if (r < 0)
+                log_warning_errno(r, "Cannot list %s for its VFs: %m", d->address);
+        else
+                d->sriov_numvfs = n;
+}
+
 static void read_sriov(sysfs_device *d, int dev_fd, const char *dev_path)
 {
         char pf[SYSFS_NAME_MAX + 1], parent[PATH_MAX];
@@ -290,7 +300,7 @@ static void read_sriov(sysfs_device *d, int dev_fd, const char *dev_path)
 
         read_count(d, dev_fd, "sriov_totalvfs", &d->sriov_totalvfs);
         if (d->sriov_totalvfs >= 0)
-                read_count(d, dev_fd, "sriov_numvfs", &d->sriov_numvfs);
+                count_virtfns(d, dev_fd);
 }
 
 /* Starts d empty, and opens bus/pci/devices into *own_devices_fd unless *devices_fd is open. */
@@ -331,7 +341,6 @@ int sysfs_read_device(int root_fd, int devices_fd, const char *address, sysfs_de
                 read_id(ret, dev_fd, "class", ret->class, 6);
                 read_driver_link(ret, dev_fd, path);
         }
-        read_driver_override(ret, dev_fd);
         read_group_link(ret, dev_fd, path);
         read_cdev(ret, dev_fd, NULL);
         read_sriov(ret, dev_fd, path);
@@ -384,6 +393,6 @@ int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bo
         if (ret->driver[0] || ret->driver_unknown)
                 read_cdev(ret, dev_fd, known_cdev);
         if (pf)
-                read_count(ret, dev_fd, "sriov_numvfs", &ret->sriov_numvfs);
+                count_virtfns(ret, dev_fd);
         return 0;
 }

@@ -289,7 +289,8 @@ static int open_walk(int dir_fd, const char *path, int flags, int *ret_fd)
                         return -ENAMETOOLONG;
                 memcpy(name, n ? p : ".", n ? n : 1);
                 name[n ? n : 1] = 0;
-                if (n > 0 && (streq(name, ".") || streq(name, "..")))
+                /* "." alone is dir_fd itself, as openat2() takes it; anywhere else, refused. */
+                if (n > 0 && ((streq(name, ".") && !(p == path && last)) || streq(name, "..")))
                         return -EXDEV;
                 fd = openat(at, name,
                             last ? flags | O_NOFOLLOW | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY)

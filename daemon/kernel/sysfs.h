@@ -82,12 +82,11 @@ typedef struct sysfs_device {
         char vendor[7], device[7], class[9]; /* "0x8086", "0x10d3", "0x020000"; "" if unknown */
         char driver[SYSFS_NAME_MAX + 1];     /* "" if none */
         bool driver_unknown;                 /* a driver link that could not be vouched for */
-        char driver_override[SYSFS_NAME_MAX + 1]; /* "" if "(null)" */
-        char cdev[SYSFS_NAME_MAX + 1];            /* "vfio0" from vfio-dev/; "" if none */
-        dev_t cdev_devnum;                        /* from vfio-dev/vfioN/dev; 0 if unknown */
-        char physfn[PCI_ADDRESS_SIZE];            /* a VF's PF; "" otherwise */
-        int sriov_totalvfs, sriov_numvfs;         /* -1 unless an SR-IOV PF */
-        bool details; /* physfn, the SR-IOV counts, cdev_devnum and driver_override were read */
+        char cdev[SYSFS_NAME_MAX + 1];       /* "vfio0" from vfio-dev/; "" if none */
+        dev_t cdev_devnum;                   /* from vfio-dev/vfioN/dev; 0 if unknown */
+        char physfn[PCI_ADDRESS_SIZE];       /* a VF's PF; "" otherwise */
+        int sriov_totalvfs, sriov_numvfs;    /* -1 unless an SR-IOV PF */
+        bool details; /* physfn, the SR-IOV counts and cdev_devnum were read */
 } sysfs_device;
 
 /* Parses a PCI device's uevent attribute, as the kernel's dev_uevent() and pci_uevent() write it

@@ -103,7 +103,6 @@ TEST(seed_scan)
         ASSERT_OK(model_revalidate_group(m, "0000:00:05.0", &c));
         ASSERT_EQ(c.n, 0);
         ASSERT_TRUE(d->details);
-        ASSERT_TRUE(!d->driver_override);
         ASSERT_EQ(d->cdev_devnum, makedev(248, 0));
         ASSERT_STREQ(model_find_device(m, "0000:00:15.6")->physfn, "0000:00:05.0");
         ASSERT_EQ(model_find_device(m, "0000:00:05.0")->sriov_numvfs, 4);

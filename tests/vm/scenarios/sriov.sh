@@ -7,6 +7,26 @@ run() {
         start_daemon "$backend"
         pf=0000:00:05.0
         [ "$(driver_of $pf)" = igb ] || die "the PF is on $(driver_of $pf)"
+
+        # vfio-pci's unbind holds the device lock until every fd of the device is closed, and
+        # reading the PF's sriov_numvfs (or any device's driver_override) takes that lock: a
+        # daemon reading them in its event loop hung there, and so never killed the holder.
+        step "a holder keeping the PF open past its Release stalls the put-back, not the daemon"
+        start_holder $pf managed
+        lease=$(awk '/^granted/ { print $2 }' "/tmp/holder-$pf.out")
+        vm-client "$SOCK" release "$lease" >/tmp/release.out 2>&1 &
+        releaser=$!
+        for i in 1 2 3 4 5 6; do
+                sleep 0.5
+                timeout 5 vm-client "$SOCK" groups >/dev/null ||
+                        die "the daemon stopped answering while the PF was being put back"
+        done
+        kill -0 $releaser 2>/dev/null || die "the Release returned before the holder closed the PF"
+        wait $releaser || die "the Release failed: $(cat /tmp/release.out)"
+        ! kill -0 $HOLDER 2>/dev/null || die "the holder still runs"
+        [ "$(driver_of $pf)" = igb ] || die "the PF is on $(driver_of $pf)"
+        ok "the daemon answered throughout; the holder was killed and the PF is back on igb"
+
         step "7 VFs at once"
         echo 7 >/sys/bus/pci/devices/$pf/sriov_numvfs
         vfs=$(for v in /sys/bus/pci/devices/$pf/virtfn*; do basename "$(readlink "$v")"; done)
