@@ -126,6 +126,7 @@ int verb_acquire(int argc, char **argv)
         _cleanup_(ioasid_freep) ioasid *c = NULL;
         _cleanup_(ioasid_acquire_options_freep) ioasid_acquire_options *o = NULL;
         _cleanup_(ioasid_lease_freep) ioasid_lease *l = NULL;
+        char id[128];
         int r, code;
 
         if (ioasid_acquire_options_new(&o) < 0)
@@ -150,7 +151,12 @@ int verb_acquire(int argc, char **argv)
                 while (!stop)
                         sigsuspend(&wait_mask);
         }
-        r = ioasid_release(c, ioasid_lease_id(l));
+        /* The fds go first, as a VMM's would: putting a managed device back on its driver
+         * unbinds vfio-pci, which waits until every fd of the device is closed, and the
+         * Release returns only once that is done. */
+        snprintf(id, sizeof(id), "%s", ioasid_lease_id(l));
+        l = ioasid_lease_free(l);
+        r = ioasid_release(c, id);
         /* A revoke (or a release from elsewhere) may have ended it first: that is fine. */
         if (r < 0 && r != -ENOENT)
                 return ctl_fail(c, r, "Release");
