@@ -10,19 +10,25 @@
 #include "log.h"
 #include "model-internal.h"
 
-/* 1 when the device must be read in full, 0 when its links say what the model has. */
-static int device_stale(model *m, int devices_fd, const char *address)
+/* 1 when the device must be read in full, 0 when its links say what the model has. listed_in:
+ * the group whose member list, just read, has the device; -1 if none was read. A member other
+ * than the requested device (listed_in >= 0) matters for its driver only: a lease opens the
+ * cdevs of requested devices alone, each read when its own group is revalidated for it. */
+static int device_stale(model *m, int devices_fd, const char *address, int listed_in)
 {
         const model_device *d = model_device_get(m, address);
+        sysfs_links_hint hint;
         sysfs_device s;
-        bool pf;
         int r;
 
         /* Unread details (after a scan) are read now: a lease decision needs them. */
         if (!d || !d->details || d->driver_unknown)
                 return 1;
-        pf = d->sriov_totalvfs >= 0;
-        r = sysfs_read_device_links(m->root_fd, devices_fd, address, pf, d->cdev, &s);
+        hint = (sysfs_links_hint){ .pf = d->sriov_totalvfs >= 0,
+                                   .cdev = d->cdev,
+                                   .group = listed_in,
+                                   .no_cdev = listed_in >= 0 };
+        r = sysfs_read_device_links(m->root_fd, devices_fd, address, &hint, &s);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -30,13 +36,15 @@ static int device_stale(model *m, int devices_fd, const char *address)
         /* The cdev too: an event read mid-probe may have seen the driver before its cdev, or
          * the cdev before its number. */
         return s.driver_unknown || !streq_ptr(d->driver, s.driver[0] ? s.driver : NULL) ||
-               !streq_ptr(d->cdev, s.cdev[0] ? s.cdev : NULL) || s.cdev_devnum != d->cdev_devnum ||
-               s.group != d->group || (pf && s.sriov_numvfs != d->sriov_numvfs);
+               (!hint.no_cdev && (!streq_ptr(d->cdev, s.cdev[0] ? s.cdev : NULL) ||
+                                  s.cdev_devnum != d->cdev_devnum)) ||
+               s.group != d->group || (hint.pf && s.sriov_numvfs != d->sriov_numvfs);
 }
 
-static int check_device(model *m, int devices_fd, const char *address, model_changes *changes)
+static int check_device(model *m, int devices_fd, const char *address, int listed_in,
+                        model_changes *changes)
 {
-        int r = device_stale(m, devices_fd, address);
+        int r = device_stale(m, devices_fd, address, listed_in);
 
         return r > 0 ? model_update_device(m, address, changes) : r;
 }
@@ -52,7 +60,7 @@ static bool listed(char (*list)[PCI_ADDRESS_SIZE], size_t n, const char *address
 /* The group's member list and type against the model's. A new type alone is taken as it is.
  * Members new to the list, then members gone from it, are read in full: new ones first, so that
  * no verdict reports them as members that could not be read. */
-static int check_group(model *m, int number, model_changes *changes)
+static int check_group(model *m, int number, bool *ret_same, model_changes *changes)
 {
         _cleanup_(sysfs_group_done) sysfs_group s = { .number = number };
         const model_group *g = model_group_get(m, number);
@@ -64,7 +72,8 @@ static int check_group(model *m, int number, model_changes *changes)
         r = sysfs_read_group(m->root_fd, number, &s);
         if (r == -ENOMEM)
                 return r;
-        if (r >= 0 && g && model_members_equal(g, &s))
+        *ret_same = r >= 0 && g && model_members_equal(g, &s);
+        if (*ret_same)
                 return streq_ptr(g->type, s.type[0] ? s.type : NULL)
                                ? 0
                                : model_group_sync(m, number, NULL, NULL, changes);
@@ -112,6 +121,7 @@ int model_revalidate_group(model *m, const char *address, model_changes *changes
         _cleanup_close_ int devices_fd = -EBADF;
         const model_device *d;
         const model_group *g;
+        bool same = false;
         int number, r;
 
         if (!pci_address_valid_str(address))
@@ -119,14 +129,14 @@ int model_revalidate_group(model *m, const char *address, model_changes *changes
         /* Opened once for all members; without it each read opens its own. */
         (void)sysfs_open(m->root_fd, "bus/pci/devices", O_PATH | O_DIRECTORY, &devices_fd);
 
-        r = check_device(m, devices_fd, address, changes);
+        r = check_device(m, devices_fd, address, -1, changes);
         if (r < 0)
                 return r;
         d = model_device_get(m, address);
         if (!d || d->group < 0)
                 return 0;
         number = d->group;
-        r = check_group(m, number, changes);
+        r = check_group(m, number, &same, changes);
         if (r < 0)
                 return r;
         /* Members by index: an update may change the group's member array. */
@@ -136,7 +146,7 @@ int model_revalidate_group(model *m, const char *address, model_changes *changes
 
                 memcpy(member, g->devices[i], sizeof(member));
                 if (!streq(member, address)) {
-                        r = check_device(m, devices_fd, member, changes);
+                        r = check_device(m, devices_fd, member, same ? number : -1, changes);
                         if (r < 0)
                                 return r;
                 }

@@ -372,8 +372,8 @@ int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sy
         return read_uevent(ret, root_fd, path, true);
 }
 
-int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bool pf,
-                            const char *known_cdev, sysfs_device *ret)
+int sysfs_read_device_links(int root_fd, int devices_fd, const char *address,
+                            const sysfs_links_hint *hint, sysfs_device *ret)
 {
         _cleanup_close_ int own_devices_fd = -EBADF, dev_fd = -EBADF;
         char path[PATH_MAX];
@@ -386,13 +386,17 @@ int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bo
         if (r < 0)
                 return r;
         read_driver_link(ret, dev_fd, path);
-        read_group_link(ret, dev_fd, path);
+        /* A device is in one group: listed in group N's devices, its link leads to N. */
+        if (hint->group >= 0)
+                ret->group = hint->group;
+        else
+                read_group_link(ret, dev_fd, path);
         /* A driver makes the cdev: looked for only under one. vfio-pci's probe makes it after
          * the driver link, and its dev attribute after its directory: a driver alone, or a
          * name alone, does not say it is all there yet. */
-        if (ret->driver[0] || ret->driver_unknown)
-                read_cdev(ret, dev_fd, known_cdev);
-        if (pf)
+        if ((ret->driver[0] || ret->driver_unknown) && !hint->no_cdev)
+                read_cdev(ret, dev_fd, hint->cdev);
+        if (hint->pf)
                 count_virtfns(ret, dev_fd);
         return 0;
 }

@@ -110,13 +110,20 @@ int sysfs_read_device(int root_fd, int devices_fd, const char *address, sysfs_de
 int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sysfs_device *ret,
                             char *ret_path);
 
+/* What a caller of sysfs_read_device_links() knows of the device, to spare reads. */
+typedef struct sysfs_links_hint {
+        bool pf;          /* an SR-IOV PF: its VFs are counted */
+        const char *cdev; /* the cdev name it had, tried first (no vfio-dev listing); or NULL */
+        int group;        /* its group, as that group's own member list just showed; or -1 */
+        bool no_cdev;     /* its cdev is not needed now: not read (cdev stays "") */
+} sysfs_links_hint;
+
 /* What can change under a lease decision, read cheaply: the driver and iommu_group links
  * (driver, driver_unknown, group), the cdev (name and number) while a driver is bound, and for
- * an SR-IOV PF (pf) sriov_numvfs. known_cdev (or NULL): the cdev name the device had, tried
- * first, which spares listing its vfio-dev directory. The rest stays as sysfs_read_device()
- * starts it. Errors as sysfs_read_device(). */
-int sysfs_read_device_links(int root_fd, int devices_fd, const char *address, bool pf,
-                            const char *known_cdev, sysfs_device *ret);
+ * an SR-IOV PF sriov_numvfs. The rest stays as sysfs_read_device() starts it. Errors as
+ * sysfs_read_device(). */
+int sysfs_read_device_links(int root_fd, int devices_fd, const char *address,
+                            const sysfs_links_hint *hint, sysfs_device *ret);
 
 /* A vfio device as class/vfio-dev lists it. */
 typedef struct sysfs_cdev {

@@ -469,7 +469,12 @@ TEST(revalidate)
         ASSERT_TRUE(!model_find_device(m, "0000:00:03.0")->cdev);
         ASSERT_OK(renameat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev.probing", f.sys_fd,
                            "devices/pci0000:00/0000:00:03.0/vfio-dev"));
+        /* Only the requested device's cdev is opened: another member's is not read for it... */
         revalidate(m, "0000:00:03.1", &c);
+        ASSERT_EQ(c.n, 0);
+        ASSERT_TRUE(!model_find_device(m, "0000:00:03.0")->cdev);
+        /* ...but when that member is requested. */
+        revalidate(m, "0000:00:03.0", &c);
         ASSERT_EQ(c.n, 1);
         find(&c, MODEL_DEVICE_CHANGED, "0000:00:03.0", -1);
         ASSERT_STREQ(model_find_device(m, "0000:00:03.0")->cdev, "vfio1");
@@ -481,7 +486,7 @@ TEST(revalidate)
         ASSERT_EQ(model_find_device(m, "0000:00:03.0")->cdev_devnum, 0);
         ASSERT_OK(renameat(f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev/vfio1/dev.x",
                            f.sys_fd, "devices/pci0000:00/0000:00:03.0/vfio-dev/vfio1/dev"));
-        revalidate(m, "0000:00:03.1", &c);
+        revalidate(m, "0000:00:03.0", &c);
         find(&c, MODEL_DEVICE_CHANGED, "0000:00:03.0", -1);
         ASSERT_EQ(model_find_device(m, "0000:00:03.0")->cdev_devnum, makedev(248, 1));
 

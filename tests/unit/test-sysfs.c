@@ -9,6 +9,10 @@
 #include "sysfs.h"
 #include "tests.h"
 
+/* What a revalidation knows of a device, for sysfs_read_device_links(). */
+#define HINT(pf_, cdev_, group_)                                                                   \
+        ((sysfs_links_hint){ .pf = (pf_), .cdev = (cdev_), .group = (group_) })
+
 static const char *python, *script;
 
 static int clean(const char *in, char *out)
@@ -314,7 +318,8 @@ TEST(cdevs)
 
         fakesys_symlink(&f, "class/vfio-dev", "/etc");
         ASSERT_ERROR(sysfs_list_cdevs(f.sys_fd, &c, &n), ELOOP);
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:05.0", true, NULL, &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:05.0", &HINT(true, NULL, -1),
+                                          &d));
         ASSERT_EQ(d.sriov_numvfs, 2);
         ASSERT_STREQ(d.driver, "igb");
         ASSERT_EQ(d.group, 4);
@@ -330,30 +335,44 @@ TEST(cdev_known_name)
         sysfs_device d;
 
         fakesys_new(&f, python, script, "--layout", "seed");
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio0", &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1",
+                                          &HINT(false, "vfio0", -1), &d));
         ASSERT_STREQ(d.cdev, "vfio0");
         ASSERT_EQ(d.cdev_devnum, makedev(248, 0));
         /* A stale or hostile name: listed, as without one. */
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio9", &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1",
+                                          &HINT(false, "vfio9", -1), &d));
         ASSERT_STREQ(d.cdev, "vfio0");
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "../../x", &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1",
+                                          &HINT(false, "../../x", -1), &d));
         ASSERT_STREQ(d.cdev, "vfio0");
         /* The number is read each time. */
         snprintf(from, sizeof(from), "%s/vfio0/dev", dev);
         fakesys_write(&f, from, "248:7\n");
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio0", &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1",
+                                          &HINT(false, "vfio0", -1), &d));
         ASSERT_EQ(d.cdev_devnum, makedev(248, 7));
         /* Rebound under another name: the old one is gone, the new one found. */
         snprintf(from, sizeof(from), "%s/vfio0", dev);
         snprintf(to, sizeof(to), "%s/vfio3", dev);
         ASSERT_OK(renameat(f.sys_fd, from, f.sys_fd, to));
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio0", &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1",
+                                          &HINT(false, "vfio0", -1), &d));
         ASSERT_STREQ(d.cdev, "vfio3");
         ASSERT_EQ(d.cdev_devnum, makedev(248, 7));
+        /* A group the caller just listed the device in: its link is not read. */
+        ASSERT_OK(unlinkat(f.sys_fd, "devices/pci0000:00/0000:00:03.1/iommu_group", 0));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", &HINT(false, NULL, 2),
+                                          &d));
+        ASSERT_EQ(d.group, 2);
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", &HINT(false, NULL, -1),
+                                          &d));
+        ASSERT_EQ(d.group, -1);
         /* A directory without its dev attribute yet (mid-probe): named, no number. */
         snprintf(from, sizeof(from), "%s/vfio3/dev", dev);
         ASSERT_OK(unlinkat(f.sys_fd, from, 0));
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1", false, "vfio3", &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:03.1",
+                                          &HINT(false, "vfio3", -1), &d));
         ASSERT_STREQ(d.cdev, "vfio3");
         ASSERT_EQ(d.cdev_devnum, 0);
 }
@@ -378,7 +397,8 @@ TEST(device_lock_attributes)
         alarm(10);
         ASSERT_OK(sysfs_read_device(f.sys_fd, -EBADF, "0000:00:05.0", &d));
         ASSERT_EQ(d.sriov_numvfs, 4);
-        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:05.0", true, NULL, &d));
+        ASSERT_OK(sysfs_read_device_links(f.sys_fd, -EBADF, "0000:00:05.0", &HINT(true, NULL, -1),
+                                          &d));
         ASSERT_EQ(d.sriov_numvfs, 4);
         ASSERT_OK(sysfs_read_device(f.sys_fd, -EBADF, "0000:00:03.1", &d));
         ASSERT_STREQ(d.driver, "vfio-pci");
