@@ -322,16 +322,26 @@ static int device_start(sysfs_device *d, const char *address, int root_fd, int *
         return 0;
 }
 
+/* device_start(), then the device's directory: its fd and its path below the root. */
+static int device_open(sysfs_device *d, const char *address, int root_fd, int devices_fd,
+                       int *ret_fd, char path[static PATH_MAX])
+{
+        _cleanup_close_ int own_devices_fd = -EBADF;
+        int r;
+
+        r = device_start(d, address, root_fd, &devices_fd, &own_devices_fd);
+        if (r < 0)
+                return r;
+        return open_device_at(root_fd, devices_fd, address, ret_fd, path);
+}
+
 int sysfs_read_device(int root_fd, int devices_fd, const char *address, sysfs_device *ret)
 {
-        _cleanup_close_ int own_devices_fd = -EBADF, dev_fd = -EBADF;
+        _cleanup_close_ int dev_fd = -EBADF;
         char path[PATH_MAX];
         int r;
 
-        r = device_start(ret, address, root_fd, &devices_fd, &own_devices_fd);
-        if (r < 0)
-                return r;
-        r = open_device_at(root_fd, devices_fd, address, &dev_fd, path);
+        r = device_open(ret, address, root_fd, devices_fd, &dev_fd, path);
         if (r < 0)
                 return r;
 
@@ -375,14 +385,11 @@ int sysfs_read_device_brief(int root_fd, int devices_fd, const char *address, sy
 int sysfs_read_device_links(int root_fd, int devices_fd, const char *address,
                             const sysfs_links_hint *hint, sysfs_device *ret)
 {
-        _cleanup_close_ int own_devices_fd = -EBADF, dev_fd = -EBADF;
+        _cleanup_close_ int dev_fd = -EBADF;
         char path[PATH_MAX];
         int r;
 
-        r = device_start(ret, address, root_fd, &devices_fd, &own_devices_fd);
-        if (r < 0)
-                return r;
-        r = open_device_at(root_fd, devices_fd, address, &dev_fd, path);
+        r = device_open(ret, address, root_fd, devices_fd, &dev_fd, path);
         if (r < 0)
                 return r;
         read_driver_link(ret, dev_fd, path);

@@ -66,6 +66,18 @@ void sysfs_dir_close(sysfs_dir *d)
         d->fd = safe_close(d->fd);
 }
 
+/* Big directories are read 32 KiB at a time. */
+#define DIRBUF_SIZE (32u * 1024u)
+
+/* A listing of path below root_fd with a buffer of its own in *buf (the caller frees it). */
+static int open_listing(int root_fd, const char *path, char **buf, sysfs_dir *dir)
+{
+        *buf = malloc(DIRBUF_SIZE);
+        if (!*buf)
+                return -ENOMEM;
+        return sysfs_dir_open(root_fd, path, *buf, DIRBUF_SIZE, dir);
+}
+
 static int push_address(char (**a)[PCI_ADDRESS_SIZE], size_t *n, size_t *n_alloc,
                         const char *address)
 {
@@ -164,22 +176,17 @@ int sysfs_read_group(int root_fd, int number, sysfs_group *ret)
         return read_group(root_fd, GROUPS_DIR "/", number, ret);
 }
 
-/* Big directories are read 32 KiB at a time. */
-#define DIRBUF_SIZE (32u * 1024u)
-
 int sysfs_list_devices(int root_fd, char (**ret)[PCI_ADDRESS_SIZE], size_t *ret_n)
 {
         _cleanup_free_ char(*a)[PCI_ADDRESS_SIZE] = NULL;
-        _cleanup_free_ char *buf = malloc(DIRBUF_SIZE);
+        _cleanup_free_ char *buf = NULL;
         size_t n = 0, n_alloc = 0;
         const char *name;
         sysfs_dir dir;
         char esc[48];
         int r;
 
-        if (!buf)
-                return -ENOMEM;
-        r = sysfs_dir_open(root_fd, DEVICES_DIR, buf, DIRBUF_SIZE, &dir);
+        r = open_listing(root_fd, DEVICES_DIR, &buf, &dir);
         if (r < 0)
                 return r;
         while ((r = sysfs_dir_next(&dir, &name)) > 0) {
@@ -238,13 +245,11 @@ static int list_groups(sysfs_dir *dir, int **ret, size_t *ret_n)
 
 int sysfs_list_groups(int root_fd, int **ret, size_t *ret_n)
 {
-        _cleanup_free_ char *buf = malloc(DIRBUF_SIZE);
+        _cleanup_free_ char *buf = NULL;
         sysfs_dir dir;
         int r;
 
-        if (!buf)
-                return -ENOMEM;
-        r = sysfs_dir_open(root_fd, GROUPS_DIR, buf, DIRBUF_SIZE, &dir);
+        r = open_listing(root_fd, GROUPS_DIR, &buf, &dir);
         if (r < 0)
                 return r;
         r = list_groups(&dir, ret, ret_n);
@@ -268,16 +273,14 @@ void sysfs_groups_free(sysfs_group *g, size_t n)
 
 int sysfs_read_groups(int root_fd, sysfs_group **ret, size_t *ret_n)
 {
-        _cleanup_free_ char *buf = malloc(DIRBUF_SIZE);
+        _cleanup_free_ char *buf = NULL;
         _cleanup_free_ int *numbers = NULL;
         sysfs_group *g;
         sysfs_dir dir;
         size_t n = 0, k = 0;
         int r;
 
-        if (!buf)
-                return -ENOMEM;
-        r = sysfs_dir_open(root_fd, GROUPS_DIR, buf, DIRBUF_SIZE, &dir);
+        r = open_listing(root_fd, GROUPS_DIR, &buf, &dir);
         if (r < 0)
                 return r;
         /* Each group is then read relative to the directory just listed. */
@@ -363,16 +366,14 @@ static int read_cdev_link(int dir_fd, const char *name, sysfs_cdev *ret)
 
 int sysfs_list_cdevs(int root_fd, sysfs_cdev **ret, size_t *ret_n)
 {
-        _cleanup_free_ char *buf = malloc(DIRBUF_SIZE);
+        _cleanup_free_ char *buf = NULL;
         sysfs_cdev *a = NULL;
         size_t n = 0, n_alloc = 0;
         const char *name;
         sysfs_dir dir;
         int r;
 
-        if (!buf)
-                return -ENOMEM;
-        r = sysfs_dir_open(root_fd, CDEVS_DIR, buf, DIRBUF_SIZE, &dir);
+        r = open_listing(root_fd, CDEVS_DIR, &buf, &dir);
         if (r < 0)
                 return r;
         while ((r = sysfs_dir_next(&dir, &name)) > 0) {

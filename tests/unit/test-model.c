@@ -62,6 +62,22 @@ static void scan(model *m, model_changes *c)
         dump(c);
 }
 
+/* The changes of 0000:00:03.0 leaving virtio-pci in the seed tree: its driver, and group 2
+ * turning viable, which is returned. */
+static const model_change *expect_unbound(const model_changes *c)
+{
+        const model_change *ch;
+
+        ASSERT_EQ(c->n, 2);
+        ch = find(c, MODEL_DRIVER_CHANGED, "0000:00:03.0", -1);
+        ASSERT_STREQ(ch->old_driver, "virtio-pci");
+        ASSERT_TRUE(!ch->new_driver);
+        ch = find(c, MODEL_GROUP_CHANGED, NULL, 2);
+        ASSERT_FALSE(ch->viable_before);
+        ASSERT_TRUE(ch->viable_after);
+        return ch;
+}
+
 TEST(seed_scan)
 {
         _cleanup_(fakesys_free) fakesys f;
@@ -162,13 +178,7 @@ TEST(scenario_updates)
         /* Unbinding the host driver makes the group viable. */
         ASSERT_EQ(fakesys_run(&f, "unbind", "0000:00:03.0"), 0);
         update(m, "0000:00:03.0", &c);
-        ASSERT_EQ(c.n, 2);
-        ch = find(&c, MODEL_DRIVER_CHANGED, "0000:00:03.0", -1);
-        ASSERT_STREQ(ch->old_driver, "virtio-pci");
-        ASSERT_TRUE(!ch->new_driver);
-        ch = find(&c, MODEL_GROUP_CHANGED, NULL, 2);
-        ASSERT_FALSE(ch->viable_before);
-        ASSERT_TRUE(ch->viable_after);
+        ch = expect_unbound(&c);
         ASSERT_TRUE(ch->owner == &owner);
         ASSERT_TRUE(model_find_group(m, 2)->viability.viable);
 
@@ -400,7 +410,6 @@ TEST(revalidate)
         _cleanup_(model_freep) model *m = NULL, *old = NULL;
         _cleanup_(model_changes_done) model_changes c = {}, c_old = {};
         char uevent[512];
-        const model_change *ch;
         int fd;
         ssize_t n;
 
@@ -446,13 +455,7 @@ TEST(revalidate)
         revalidate(m, "0000:00:03.1", &c);
         update_group(old, "0000:00:03.1", &c_old);
         assert_same_changes(&c, &c_old);
-        ASSERT_EQ(c.n, 2);
-        ch = find(&c, MODEL_DRIVER_CHANGED, "0000:00:03.0", -1);
-        ASSERT_STREQ(ch->old_driver, "virtio-pci");
-        ASSERT_TRUE(!ch->new_driver);
-        ch = find(&c, MODEL_GROUP_CHANGED, NULL, 2);
-        ASSERT_FALSE(ch->viable_before);
-        ASSERT_TRUE(ch->viable_after);
+        (void)expect_unbound(&c);
         /* and one bound: the device asked about itself. */
         ASSERT_EQ(fakesys_run(&f, "bind", "0000:00:03.0", "vfio-pci"), 0);
         revalidate(m, "0000:00:03.0", &c);
