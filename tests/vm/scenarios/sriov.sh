@@ -16,12 +16,19 @@ run() {
         lease=$(awk '/^granted/ { print $2 }' "/tmp/holder-$pf.out")
         vm-client "$SOCK" release "$lease" >/tmp/release.out 2>&1 &
         releaser=$!
-        for i in 1 2 3 4 5 6; do
-                sleep 0.5
+        # vfio-pci says so once its unbind waits for the holder (which registered no request
+        # channel): from then on until the revoke timeout kills the holder.
+        i=0
+        until dmesg | grep -q "$pf: No device request channel registered"; do
+                i=$((i + 1))
+                [ $i -lt 100 ] || die "vfio-pci's unbind of $pf did not wait for the holder"
+                sleep 0.1
+        done
+        for i in 1 2 3 4; do
                 timeout 5 vm-client "$SOCK" groups >/dev/null ||
                         die "the daemon stopped answering while the PF was being put back"
+                sleep 0.5
         done
-        kill -0 $releaser 2>/dev/null || die "the Release returned before the holder closed the PF"
         wait $releaser || die "the Release failed: $(cat /tmp/release.out)"
         ! kill -0 $HOLDER 2>/dev/null || die "the holder still runs"
         [ "$(driver_of $pf)" = igb ] || die "the PF is on $(driver_of $pf)"
