@@ -442,34 +442,50 @@ static int *one_fd(int fd)
         return f;
 }
 
+/* A writer on one end of a socket pair, a reader on the other, and a pipe whose read end the
+ * tests send as an fd. */
+typedef struct channel {
+        int sv[2], p[2];
+        wire_out out;
+        wire_in in;
+} channel;
+
+static void channel_open(channel *c)
+{
+        pair(c->sv);
+        ASSERT_OK(pipe2(c->p, O_CLOEXEC));
+        wire_out_init(&c->out);
+        wire_in_init(&c->in, 0);
+}
+
+static void channel_close(channel *c)
+{
+        wire_out_done(&c->out);
+        wire_in_done(&c->in);
+        close(c->p[0]);
+        close(c->p[1]);
+        close(c->sv[0]);
+        close(c->sv[1]);
+}
+
 TEST(writer_partial_writes_and_fds)
 {
         static const size_t none[] = { 0, 0 }, one[] = { 1 };
         _cleanup_json_ json_object *big = big_message();
-        int sv[2], p[2];
-        wire_out out;
-        wire_in in;
+        channel c;
 
-        pair(sv);
-        ASSERT_OK(pipe2(p, O_CLOEXEC));
-        wire_out_init(&out);
-        wire_in_init(&in, 0);
+        channel_open(&c);
         /* Larger than the socket buffer: written in pieces, read back whole. */
-        ASSERT_OK(wire_out_push(&out, big, NULL, 0));
-        ASSERT_OK(wire_out_push(&out, big, NULL, 0));
-        ASSERT_TRUE(out.bytes > 600000);
-        pump_messages(&out, sv[0], &in, sv[1], 2, none);
+        ASSERT_OK(wire_out_push(&c.out, big, NULL, 0));
+        ASSERT_OK(wire_out_push(&c.out, big, NULL, 0));
+        ASSERT_TRUE(c.out.bytes > 600000);
+        pump_messages(&c.out, c.sv[0], &c.in, c.sv[1], 2, none);
         /* A large fd-bearing message after the reader has caught up: the fd arrives with its
          * first byte even though the rest comes in many pieces. */
-        ASSERT_OK(wire_out_push(&out, big, one_fd(p[0]), 1));
-        pump_messages(&out, sv[0], &in, sv[1], 1, one);
-        ASSERT_TRUE(wire_out_empty(&out));
-        wire_out_done(&out);
-        wire_in_done(&in);
-        close(p[0]);
-        close(p[1]);
-        close(sv[0]);
-        close(sv[1]);
+        ASSERT_OK(wire_out_push(&c.out, big, one_fd(c.p[0]), 1));
+        pump_messages(&c.out, c.sv[0], &c.in, c.sv[1], 1, one);
+        ASSERT_TRUE(wire_out_empty(&c.out));
+        channel_close(&c);
 }
 
 typedef struct blob_fill {
@@ -501,21 +517,21 @@ static void push_blob(wire_out *out, char c, size_t n, int *fds, size_t n_fds)
 }
 
 /* Reads one message and checks it is the blob of n c's, and how many fds came with it. */
-static void expect_blob(wire_out *out, int wfd, wire_in *in, int rfd, char c, size_t n,
-                        size_t n_fds)
+static void expect_blob(channel *ch, char c, size_t n, size_t n_fds)
 {
         json_object *v = NULL, *blob;
         int *fds;
         size_t got_fds;
 
-        for (;;) {
-                ASSERT_TRUE(wire_out_flush(out, wfd) >= 0);
-                if (wire_in_has_message(in) || wire_in_read(in, rfd) > 0) {
-                        if (wire_in_has_message(in))
-                                break;
-                }
+        /* The reader's contract: read only while no complete message is buffered. */
+        while (!wire_in_has_message(&ch->in)) {
+                int r;
+
+                ASSERT_TRUE(wire_out_flush(&ch->out, ch->sv[0]) >= 0);
+                r = wire_in_read(&ch->in, ch->sv[1]);
+                ASSERT_TRUE(r > 0 || r == -EAGAIN);
         }
-        ASSERT_EQ(next(in, &v, &fds, &got_fds), 1);
+        ASSERT_EQ(next(&ch->in, &v, &fds, &got_fds), 1);
         ASSERT_EQ(got_fds, n_fds);
         close_many(fds, got_fds);
         free(fds);
@@ -530,74 +546,55 @@ static void expect_blob(wire_out *out, int wfd, wire_in *in, int rfd, char c, si
  * send its own length and bytes, never the larger buffer's rest. */
 TEST(writer_text_in_place)
 {
-        int sv[2], p[2];
-        wire_out out;
-        wire_in in;
+        channel c;
 
-        pair(sv);
-        ASSERT_OK(pipe2(p, O_CLOEXEC));
-        wire_out_init(&out);
-        wire_in_init(&in, 0);
-        push_blob(&out, 'a', 10, NULL, 0);
-        expect_blob(&out, sv[0], &in, sv[1], 'a', 10, 0);
-        push_blob(&out, 'b', 900000, NULL, 0);
-        expect_blob(&out, sv[0], &in, sv[1], 'b', 900000, 0);
-        push_blob(&out, 'c', 300000, one_fd(p[0]), 1);
-        expect_blob(&out, sv[0], &in, sv[1], 'c', 300000, 1);
+        channel_open(&c);
+        push_blob(&c.out, 'a', 10, NULL, 0);
+        expect_blob(&c, 'a', 10, 0);
+        push_blob(&c.out, 'b', 900000, NULL, 0);
+        expect_blob(&c, 'b', 900000, 0);
+        push_blob(&c.out, 'c', 300000, one_fd(c.p[0]), 1);
+        expect_blob(&c, 'c', 300000, 1);
         /* Two at once: one from the kept buffer, one fresh. */
-        push_blob(&out, 'd', 700000, NULL, 0);
-        push_blob(&out, 'e', 800000, NULL, 0);
-        expect_blob(&out, sv[0], &in, sv[1], 'd', 700000, 0);
-        expect_blob(&out, sv[0], &in, sv[1], 'e', 800000, 0);
-        push_blob(&out, 'f', 0, NULL, 0);
-        expect_blob(&out, sv[0], &in, sv[1], 'f', 0, 0);
-        ASSERT_TRUE(wire_out_empty(&out));
-        wire_out_done(&out);
-        wire_in_done(&in);
-        close(p[0]);
-        close(p[1]);
-        close(sv[0]);
-        close(sv[1]);
+        push_blob(&c.out, 'd', 700000, NULL, 0);
+        push_blob(&c.out, 'e', 800000, NULL, 0);
+        expect_blob(&c, 'd', 700000, 0);
+        expect_blob(&c, 'e', 800000, 0);
+        push_blob(&c.out, 'f', 0, NULL, 0);
+        expect_blob(&c, 'f', 0, 0);
+        ASSERT_TRUE(wire_out_empty(&c.out));
+        channel_close(&c);
 }
 
 TEST(fds_glued_to_a_partial_message_are_refused)
 {
         _cleanup_json_ json_object *big = big_message();
-        int sv[2], p[2], r = 0;
-        wire_out out;
-        wire_in in;
+        channel c;
+        int r = 0;
 
         /* The kernel may hand out the tail of one message and the head of the next, fds and
          * all, in one recvmsg(). Which message the fds belong to is then unknowable, so the
          * reader refuses (as sd-varlink does) rather than guess. */
-        pair(sv);
-        ASSERT_OK(pipe2(p, O_CLOEXEC));
-        wire_out_init(&out);
-        wire_in_init(&in, 0);
-        ASSERT_OK(wire_out_push(&out, big, NULL, 0));
-        ASSERT_OK(wire_out_push(&out, big, one_fd(p[0]), 1));
+        channel_open(&c);
+        ASSERT_OK(wire_out_push(&c.out, big, NULL, 0));
+        ASSERT_OK(wire_out_push(&c.out, big, one_fd(c.p[0]), 1));
         for (int i = 0; i < 100 && r != -EBADMSG; i++) {
-                ASSERT_OK(wire_out_flush(&out, sv[0]));
-                while (!wire_in_has_message(&in) && (r = wire_in_read(&in, sv[1])) > 0)
+                ASSERT_OK(wire_out_flush(&c.out, c.sv[0]));
+                while (!wire_in_has_message(&c.in) && (r = wire_in_read(&c.in, c.sv[1])) > 0)
                         ;
-                if (wire_in_has_message(&in)) {
+                if (wire_in_has_message(&c.in)) {
                         int *fds;
                         size_t n;
                         json_object *v;
 
-                        ASSERT_EQ(next(&in, &v, &fds, &n), 1);
+                        ASSERT_EQ(next(&c.in, &v, &fds, &n), 1);
                         ASSERT_EQ(n, 0);
                         json_object_put(v);
                         free(fds);
                 }
         }
         ASSERT_ERROR(r, EBADMSG);
-        wire_out_done(&out);
-        wire_in_done(&in);
-        close(p[0]);
-        close(p[1]);
-        close(sv[0]);
-        close(sv[1]);
+        channel_close(&c);
 }
 
 /* A connection that pipelines does not keep a buffer sized for the largest message it sent:
