@@ -193,14 +193,6 @@ static int read_uevent(sysfs_device *d, int dir_fd, const char *path, bool quiet
         return 0;
 }
 
-static bool cdev_name_valid(const char *s)
-{
-        const char *p = s + 4;
-
-        return strncmp(s, "vfio", 4) == 0 && *p && strlen(s) <= 32 &&
-               strspn(p, "0123456789") == strlen(p);
-}
-
 /* The name of the device's vfio cdev: the first vfioN in its vfio-dev directory. */
 static void read_cdev_name(sysfs_device *d, int dev_fd)
 {
@@ -216,7 +208,7 @@ static void read_cdev_name(sysfs_device *d, int dev_fd)
                 return;
         }
         while (sysfs_dir_next(&dir, &name) > 0)
-                if (cdev_name_valid(name)) {
+                if (sysfs_numbered_name(name, "vfio")) {
                         strcpy(d->cdev, name);
                         break;
                 }
@@ -228,23 +220,22 @@ static void read_cdev_name(sysfs_device *d, int dev_fd)
 static void read_cdev(sysfs_device *d, int dev_fd, const char *known)
 {
         char path[SYSFS_NAME_MAX + 16], buf[64];
+        int r = -ENOENT;
 
-        if (known && cdev_name_valid(known)) {
+        if (known && sysfs_numbered_name(known, "vfio")) {
                 snprintf(path, sizeof(path), "vfio-dev/%s/dev", known);
-                if (sysfs_read_attr(dev_fd, path, buf, sizeof(buf)) >= 0) {
+                r = sysfs_read_attr(dev_fd, path, buf, sizeof(buf));
+                if (r >= 0)
                         strcpy(d->cdev, known);
-                        if (sysfs_parse_devnum(buf, &d->cdev_devnum) < 0)
-                                log_warning("Ignoring %s of %s: not a device number.", path,
-                                            d->address);
-                        return;
-                }
         }
-        read_cdev_name(d, dev_fd);
-        if (!d->cdev[0])
-                return;
-        snprintf(path, sizeof(path), "vfio-dev/%s/dev", d->cdev);
-        if (read_short(d, dev_fd, path, buf, sizeof(buf)) < 0)
-                return;
+        if (r < 0) {
+                read_cdev_name(d, dev_fd);
+                if (!d->cdev[0])
+                        return;
+                snprintf(path, sizeof(path), "vfio-dev/%s/dev", d->cdev);
+                if (read_short(d, dev_fd, path, buf, sizeof(buf)) < 0)
+                        return;
+        }
         if (sysfs_parse_devnum(buf, &d->cdev_devnum) < 0)
                 log_warning("Ignoring %s of %s: not a device number.", path, d->address);
 }
@@ -275,8 +266,7 @@ static void count_virtfns(sysfs_device *d, int dev_fd)
                 return;
         }
         while ((r = sysfs_dir_next(&dir, &name)) > 0)
-                n += strncmp(name, "virtfn", 6) == 0 && name[6] &&
-                     strspn(name + 6, "0123456789") == strlen(name + 6);
+                n += sysfs_numbered_name(name, "virtfn");
         sysfs_dir_close(&dir);
         if (r < 0)
                 log_warning_errno(r, "Cannot list %s for its VFs: %m", d->address);

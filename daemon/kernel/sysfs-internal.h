@@ -4,12 +4,17 @@
 /* Between reading attributes (sysfs.c), reading devices (sysfs-device.c) and walking directories
  * (sysfs-walk.c). */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DEVICES_DIR "bus/pci/devices"
 #define GROUPS_DIR  "kernel/iommu_groups"
 #define DRIVERS_DIR "bus/pci/drivers/"
 #define CDEVS_DIR   "class/vfio-dev"
+
+/* Whether s is prefix and one or more decimal digits, at most 32 bytes in all: the names the
+ * kernel numbers (vfio0, virtfn3). */
+bool sysfs_numbered_name(const char *s, const char *prefix);
 
 /* A copy of an untrusted name that is safe to put in a log line. */
 const char *sysfs_escape(const char *s, char buf[static 48]);

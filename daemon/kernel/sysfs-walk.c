@@ -335,8 +335,7 @@ static int read_cdev_link(int dir_fd, const char *name, sysfs_cdev *ret)
         const char *address;
         int r;
 
-        if (strncmp(name, "vfio", 4) != 0 || !name[4] || len > 32 ||
-            strspn(name + 4, "0123456789") != len - 4)
+        if (!sysfs_numbered_name(name, "vfio"))
                 return log_warning_errno(EINVAL, "Skipping %s in " CDEVS_DIR ": not a vfio device.",
                                          sysfs_escape(name, esc));
         r = sysfs_read_link(dir_fd, name, target, sizeof(target));

@@ -40,6 +40,14 @@ bool sysfs_name_valid(const char *s)
         return true;
 }
 
+bool sysfs_numbered_name(const char *s, const char *prefix)
+{
+        size_t len = strlen(s), plen = strlen(prefix);
+
+        return len > plen && len <= 32 && strncmp(s, prefix, plen) == 0 &&
+               strspn(s + plen, "0123456789") == len - plen;
+}
+
 static int parse_decimal(const char *s, bool leading_zero, unsigned long max, unsigned long *ret)
 {
         unsigned long v = 0;

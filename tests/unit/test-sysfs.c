@@ -6,6 +6,7 @@
 #include "../fakesys/fakesys.h"
 #include "log.h"
 #include "pci-address.h"
+#include "sysfs-internal.h"
 #include "sysfs.h"
 #include "tests.h"
 
@@ -44,6 +45,16 @@ TEST(attr_clean)
 TEST(names)
 {
         char long_name[80];
+
+        ASSERT_TRUE(sysfs_numbered_name("vfio0", "vfio"));
+        ASSERT_TRUE(sysfs_numbered_name("virtfn127", "virtfn"));
+        ASSERT_TRUE(sysfs_numbered_name("vfio1234567890123456789012345678", "vfio"));
+        ASSERT_FALSE(sysfs_numbered_name("vfio12345678901234567890123456789", "vfio"));
+        ASSERT_FALSE(sysfs_numbered_name("vfio", "vfio"));
+        ASSERT_FALSE(sysfs_numbered_name("vfio-pci", "vfio"));
+        ASSERT_FALSE(sysfs_numbered_name("vfio1a", "vfio"));
+        ASSERT_FALSE(sysfs_numbered_name("virtfn1", "vfio"));
+        ASSERT_FALSE(sysfs_numbered_name("", "vfio"));
 
         ASSERT_TRUE(sysfs_name_valid("vfio-pci"));
         ASSERT_TRUE(sysfs_name_valid("mlx5_vfio_pci"));
