@@ -41,17 +41,25 @@ static piece *piece_new(json_object *o, uint64_t stamp)
         return p;
 }
 
+/* An object's text from its cache: while the cached text has the object's version, and no lease
+ * owns the object. */
+static bool from_cache(const piece *cache, uint64_t version, bool leased, const piece **ret)
+{
+        if (leased || !cache || cache->stamp != version)
+                return false;
+        *ret = cache;
+        return true;
+}
+
 /* The object's text, from the cache or rendered (and cached when it may be); *ret_owned is set
  * when the caller must free it. */
-static int device_piece(model *m, const model_device *d, const piece **ret, piece **ret_owned)
+static int device_piece(model *m, const void *object, const piece **ret, piece **ret_owned)
 {
-        const piece *c = d->cache;
+        const model_device *d = object;
         piece *p;
 
-        if (!d->owner && c && c->stamp == d->version) {
-                *ret = c;
+        if (from_cache(d->cache, d->version, d->owner, ret))
                 return 0;
-        }
         p = piece_new(describe_device(d), d->version);
         if (!p)
                 return -ENOMEM;
@@ -63,25 +71,21 @@ static int device_piece(model *m, const model_device *d, const piece **ret, piec
         return 0;
 }
 
-static int group_piece(model *m, const model_group *g, const piece **ret, piece **ret_owned)
+/* A group's version covers its members' (model.h). */
+static int group_piece(model *m, const void *object, const piece **ret, piece **ret_owned)
 {
-        const piece *c = g->cache;
-        /* A group's version covers its members' (model.h). */
-        uint64_t stamp = g->version;
-        bool cacheable = !g->owner;
+        const model_group *g = object;
         piece *p;
 
-        if (cacheable && c && c->stamp == stamp) {
-                *ret = c;
+        if (from_cache(g->cache, g->version, g->owner, ret))
                 return 0;
-        }
-        p = piece_new(describe_group(m, g), stamp);
+        p = piece_new(describe_group(m, g), g->version);
         if (!p)
                 return -ENOMEM;
-        if (cacheable)
-                model_set_group_cache(m, g, p);
-        else
+        if (g->owner)
                 *ret_owned = p;
+        else
+                model_set_group_cache(m, g, p);
         *ret = p;
         return 0;
 }
@@ -133,16 +137,6 @@ static void join_fill(char *buf, size_t len, void *userdata)
         *buf = ']';
 }
 
-static int device_piece_fn(model *m, const void *object, const piece **ret, piece **ret_owned)
-{
-        return device_piece(m, object, ret, ret_owned);
-}
-
-static int group_piece_fn(model *m, const void *object, const piece **ret, piece **ret_owned)
-{
-        return group_piece(m, object, ret, ret_owned);
-}
-
 static int listing(vl_link *link, const char *key, model *m, const void *const *objects, size_t n,
                    piece_fn fn, const void *(*cache)(const void *object))
 {
@@ -191,7 +185,7 @@ int listing_reply_devices(vl_link *link, model *m)
         size_t n;
         const model_device *const *devices = model_devices(m, &n);
 
-        return listing(link, "devices", m, (const void *const *)devices, n, device_piece_fn,
+        return listing(link, "devices", m, (const void *const *)devices, n, device_piece,
                        device_cache);
 }
 
@@ -200,8 +194,7 @@ int listing_reply_groups(vl_link *link, model *m)
         size_t n;
         const model_group *const *groups = model_groups(m, &n);
 
-        return listing(link, "groups", m, (const void *const *)groups, n, group_piece_fn,
-                       group_cache);
+        return listing(link, "groups", m, (const void *const *)groups, n, group_piece, group_cache);
 }
 
 static void piece_fill(char *buf, size_t len, void *userdata)
