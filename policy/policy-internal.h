@@ -57,11 +57,20 @@ typedef struct policy_rule {
 struct policy {
         policy_rule *rules;
         size_t n_rules;
-        char **files; /* names of the files the rules came from, for policy_rule.file */
+        unsigned subject_needs; /* POLICY_NEEDS_* of all rules, kept as rules are added */
+        char **files;           /* names of the files the rules came from, for policy_rule.file */
         size_t n_files;
 };
 
 void policy_rule_done(policy_rule *r);
+
+/* The POLICY_NEEDS_* of one rule: the looked-up attributes of a subject it names. */
+static inline unsigned policy_rule_subject_needs(const policy_rule *r)
+{
+        return (r->n_users > 0 ? POLICY_NEEDS_USER : 0) |
+               (r->n_groups > 0 ? POLICY_NEEDS_GROUP_NAMES : 0) |
+               (r->n_units > 0 ? POLICY_NEEDS_UNIT : 0);
+}
 
 static inline bool policy_rule_has_devices(const policy_rule *r)
 {

@@ -777,8 +777,10 @@ int policy_parse(const char *text, size_t len, const char *filename, policy *int
                 goto fail;
         into->rules = grown_rules;
 
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 rules[i].file = file;
+                into->subject_needs |= policy_rule_subject_needs(&rules[i]);
+        }
         memcpy(into->rules + into->n_rules, rules, n * sizeof(policy_rule));
         into->n_rules += n;
         into->files[into->n_files++] = TAKE_PTR(file);

@@ -65,16 +65,7 @@ size_t policy_n_rules(const policy *p)
 
 unsigned policy_subject_needs(const policy *p)
 {
-        unsigned needs = 0;
-
-        for (size_t i = 0; p && i < p->n_rules; i++) {
-                const policy_rule *r = &p->rules[i];
-
-                needs |= (r->n_users > 0 ? POLICY_NEEDS_USER : 0) |
-                         (r->n_groups > 0 ? POLICY_NEEDS_GROUP_NAMES : 0) |
-                         (r->n_units > 0 ? POLICY_NEEDS_UNIT : 0);
-        }
-        return needs;
+        return p ? p->subject_needs : 0;
 }
 
 static int hex_digit(char c)

@@ -684,6 +684,16 @@ TEST(subject_needs)
         p = policy_free(p);
         p = parse_ok("{'rules': [" ACQUIRE_RULE("{'groups': ['kvm']}", "") "]}");
         ASSERT_EQ(policy_subject_needs(p), (unsigned)POLICY_NEEDS_GROUP_NAMES);
+        /* A second file adds its rules' needs; one that fails to parse adds none. */
+        ASSERT_ERROR(parse(p, "60-bad.json", "{'rules': [{'subjects': {'users': ['x']}}]}", NULL),
+                     EINVAL);
+        ASSERT_EQ(policy_subject_needs(p), (unsigned)POLICY_NEEDS_GROUP_NAMES);
+        ASSERT_OK(parse(p, "70-units.json",
+                        "{'rules': [{'name': 'u', 'subjects': {'units': ['vm@*.service']}, "
+                        "'allow': ['acquire']}]}",
+                        NULL));
+        ASSERT_EQ(policy_subject_needs(p),
+                  (unsigned)(POLICY_NEEDS_GROUP_NAMES | POLICY_NEEDS_UNIT));
 }
 
 int main(void)
